@@ -1,0 +1,270 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+
+import type { ChatKey, Session, SessionPatch } from '../../core/model.js';
+import type {
+  ClaimResult,
+  ListQuery,
+  Page,
+  ReuseRequest,
+  ReuseResult,
+  SessionStore,
+  UpdateResult,
+  WriteExpectation,
+} from '../../core/ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import {
+  chatPk,
+  duePk,
+  fromItem,
+  type Item,
+  patchExpression,
+  SANDBOX_SK,
+  tenantPk,
+  toItem,
+} from './session-item.js';
+import { DUE_INDEX, DUE_SHARDS, TENANT_INDEX } from './table-definition.js';
+
+/** Filtered list queries read this many index items a page, so a sparse match still fills a page. */
+const FILTERED_PAGE_SIZE = 100;
+const MAX_LIST_PAGES = 10;
+
+/**
+ * The session store over one DynamoDB table. Every write is conditional; a lost condition comes back
+ * as a result carrying the item as it stood (`ReturnValuesOnConditionCheckFailure: ALL_OLD`).
+ */
+export class DynamoSessionStore implements SessionStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get(key: ChatKey): Promise<Session | null> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: itemKey(key), ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : null;
+  }
+
+  async reuse(key: ChatKey, request: ReuseRequest): Promise<ReuseResult> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKey(key),
+          UpdateExpression:
+            'SET lastActiveAt = :now, expiresAt = :expiresAt, idleTimeoutSeconds = :idle, #version = #version + :one',
+          ConditionExpression:
+            '#status IN (:provisioning, :running) AND expiresAt > :now AND agentId = :agentId ' +
+            'AND #profile = :profile AND maxExpiresAt >= :expiresAt',
+          ExpressionAttributeNames: { '#status': 'status', '#profile': 'profile', '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':now': request.now,
+            ':expiresAt': request.expiresAt,
+            ':idle': request.idleTimeoutSeconds,
+            ':one': 1,
+            ':provisioning': 'provisioning',
+            ':running': 'running',
+            ':agentId': request.agentId,
+            ':profile': request.profile,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, session: fromItem(Attributes!) };
+    } catch (error) {
+      return { ok: false, current: itemOfFailedCondition(error) };
+    }
+  }
+
+  async claim(session: Session, expectedVersion: number | null): Promise<ClaimResult> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(session),
+          ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : '#version = :expected',
+          ...(expectedVersion === null
+            ? {}
+            : {
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':expected': expectedVersion },
+              }),
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, previous: Attributes ? fromItem(Attributes) : null };
+    } catch (error) {
+      itemOfFailedCondition(error);
+      return { ok: false };
+    }
+  }
+
+  async update(key: ChatKey, expect: WriteExpectation, patch: SessionPatch): Promise<UpdateResult> {
+    const { updateExpression, names, values } = patchExpression(key, patch);
+    const conditions = ['attribute_exists(pk)'];
+    if (expect.sessionId !== undefined) {
+      conditions.push('sessionId = :expectSessionId');
+      values[':expectSessionId'] = expect.sessionId;
+    }
+    if (expect.version !== undefined) {
+      conditions.push('#version = :expectVersion');
+      values[':expectVersion'] = expect.version;
+    }
+    if (expect.statusIn !== undefined) {
+      names['#status'] = 'status';
+      const placeholders = expect.statusIn.map((status, index) => {
+        values[`:expectStatus${index}`] = status;
+        return `:expectStatus${index}`;
+      });
+      conditions.push(`#status IN (${placeholders.join(', ')})`);
+    }
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKey(key),
+          UpdateExpression: updateExpression,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, session: fromItem(Attributes!) };
+    } catch (error) {
+      return { ok: false, current: itemOfFailedCondition(error) };
+    }
+  }
+
+  async *listDue(dueBy: number): AsyncIterable<Session> {
+    for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
+      let startKey: Item | undefined;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: DUE_INDEX.indexName,
+            KeyConditionExpression: 'duePk = :shard AND dueAt <= :dueBy',
+            ExpressionAttributeValues: { ':shard': duePk(shard), ':dueBy': dueBy },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) yield fromItem(item);
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+  }
+
+  async listByTenant(tenant: string, query: ListQuery): Promise<Page<Session>> {
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':tenantPk': tenantPk(tenant) };
+    if (query.statuses && query.statuses.length > 0) {
+      names['#status'] = 'status';
+      const placeholders = query.statuses.map((status, index) => {
+        values[`:status${index}`] = status;
+        return `:status${index}`;
+      });
+      filters.push(`#status IN (${placeholders.join(', ')})`);
+    }
+    if (query.agentId !== undefined) {
+      filters.push('agentId = :agentId');
+      values[':agentId'] = query.agentId;
+    }
+    const filtered = filters.length > 0;
+    let startKey: Item | undefined =
+      query.cursor === undefined ? undefined : decodeCursor(query.cursor, tenant);
+    const items: Item[] = [];
+    for (let page = 0; page < MAX_LIST_PAGES && items.length < query.limit; page += 1) {
+      const remaining = query.limit - items.length;
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TENANT_INDEX.indexName,
+          KeyConditionExpression: 'tenantPk = :tenantPk',
+          FilterExpression: filtered ? filters.join(' AND ') : undefined,
+          ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: filtered ? Math.max(remaining, FILTERED_PAGE_SIZE) : remaining,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(result.Items ?? []));
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    if (items.length > query.limit) {
+      // A filtered page matched more than needed: resume after the last item kept.
+      items.length = query.limit;
+      startKey = indexKeyOf(items[items.length - 1]!);
+    }
+    return { items: items.map(fromItem), nextCursor: startKey ? encodeCursor(startKey) : null };
+  }
+
+  async acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `LEASE#${name}`, sk: 'LEASE', holder, until },
+          ConditionExpression: 'attribute_not_exists(pk) OR #until < :now OR holder = :holder',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':now': now, ':holder': holder },
+        }),
+      );
+      return true;
+    } catch (error) {
+      itemOfFailedCondition(error);
+      return false;
+    }
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: `LEASE#${name}`, sk: 'LEASE' },
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (error) {
+      itemOfFailedCondition(error);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: 'PING', sk: 'PING' } }));
+  }
+}
+
+function itemKey(key: ChatKey): Item {
+  return { pk: chatPk(key), sk: SANDBOX_SK };
+}
+
+function indexKeyOf(item: Item): Item {
+  return { pk: item.pk, sk: item.sk, tenantPk: item.tenantPk, createdSk: item.createdSk };
+}
+
+/** The item a failed condition returned (null if none); rethrows anything that is not a lost condition. */
+function itemOfFailedCondition(error: unknown): Session | null {
+  if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  return error.Item ? fromItem(unmarshall(error.Item)) : null;
+}

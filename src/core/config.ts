@@ -1,0 +1,40 @@
+/** Lifecycle settings core needs; adapters parse them from the environment. Units are in the names. */
+export interface LifecycleConfig {
+  /** Names of the configured sandbox profiles. */
+  readonly profiles: readonly string[];
+  readonly defaultProfile: string;
+  readonly minIdleTimeoutSeconds: number;
+  readonly defaultIdleTimeoutSeconds: number;
+  readonly maxIdleTimeoutSeconds: number;
+  readonly defaultMaxLifetimeSeconds: number;
+  readonly maxLifetimeCapSeconds: number;
+  /** How long a launch may take before the reconciler looks at the session again. */
+  readonly launchLeaseSeconds: number;
+  /** After this long in `provisioning` a session fails, whatever the runtime says. */
+  readonly provisioningTimeoutSeconds: number;
+  readonly maxLaunchAttempts: number;
+  /** Wait before the reconciler retries a throttled launch. */
+  readonly launchRetrySeconds: number;
+  /** How long a stop may take before the reconciler checks on it. */
+  readonly stopGraceSeconds: number;
+  readonly maxStopAttempts: number;
+  /** How long terminal records are kept before TTL removes them. */
+  readonly retentionSeconds: number;
+}
+
+export const DEFAULT_LIFECYCLE: LifecycleConfig = {
+  profiles: ['default'],
+  defaultProfile: 'default',
+  minIdleTimeoutSeconds: 60,
+  defaultIdleTimeoutSeconds: 900,
+  maxIdleTimeoutSeconds: 86_400,
+  defaultMaxLifetimeSeconds: 28_800,
+  maxLifetimeCapSeconds: 86_400,
+  launchLeaseSeconds: 180,
+  provisioningTimeoutSeconds: 600,
+  maxLaunchAttempts: 3,
+  launchRetrySeconds: 10,
+  stopGraceSeconds: 60,
+  maxStopAttempts: 5,
+  retentionSeconds: 7 * 86_400,
+};

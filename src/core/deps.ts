@@ -1,0 +1,12 @@
+import type { LifecycleConfig } from './config.js';
+import type { Clock, IdGenerator, Logger, SandboxRuntime, SessionStore } from './ports.js';
+
+/** Everything core's operations need, passed explicitly. */
+export interface CoreDeps {
+  readonly store: SessionStore;
+  readonly runtime: SandboxRuntime;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly config: LifecycleConfig;
+  readonly logger: Logger;
+}

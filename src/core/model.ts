@@ -1,0 +1,104 @@
+/**
+ * The sandbox session: the state a chat's sandbox is in, as the session store keeps it.
+ * Times are epoch milliseconds inside the domain; the HTTP layer renders them as ISO 8601.
+ */
+
+/** Statuses in lifecycle order. `stopped` and `failed` are terminal. */
+export const SANDBOX_STATUSES = ['provisioning', 'running', 'stopping', 'stopped', 'failed'] as const;
+export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
+
+/** Statuses that hold the chat's lock: at most one session per chat is in one of these. */
+export const LIVE_STATUSES: readonly SandboxStatus[] = ['provisioning', 'running'];
+
+/** Why a session stopped. `shutdown` is local mode only: the control plane process was stopped. */
+export const STOP_REASONS = [
+  'deleted',
+  'expired',
+  'exited',
+  'launch_failed',
+  'replaced',
+  'shutdown',
+] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+/** Identifies a chat within a tenant: the unit of locking and of storage. */
+export interface ChatKey {
+  readonly tenant: string;
+  /** Canonical lowercase hyphenated UUID. */
+  readonly chatId: string;
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Session {
+  readonly tenant: string;
+  readonly chatId: string;
+  /** Unique per session; the fencing token of every write and the runtime's idempotency token. */
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly profile: string;
+  readonly status: SandboxStatus;
+  readonly endpoint: Endpoint | null;
+  /** The runtime's handle of the launched task or process, once recorded. */
+  readonly runtimeRef: string | null;
+  readonly createdAt: number;
+  readonly lastActiveAt: number;
+  readonly expiresAt: number;
+  readonly maxExpiresAt: number;
+  readonly idleTimeoutSeconds: number;
+  readonly stoppedAt: number | null;
+  readonly stopReason: StopReason | null;
+  /** Human-readable detail of a failure or an exit, for operators; never a stack trace. */
+  readonly statusDetail: string | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Environment given at creation; kept so the reconciler can re-issue the launch. Never returned by the API. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Incremented by every write; the optimistic-concurrency check of read-then-write paths. */
+  readonly version: number;
+  /** When the reconciler must next look at this session; null once terminal. */
+  readonly dueAt: number | null;
+  /** How many times the launch was issued for this session. */
+  readonly launchAttempts: number;
+  /** How many times a stop was issued for this session. */
+  readonly stopAttempts: number;
+  /** Version of the last runtime event applied (ECS `detail.version`), to drop repeated or older events. */
+  readonly runtimeEventVersion: number | null;
+  /** Epoch seconds after which the store may delete a terminal record; null while live. */
+  readonly ttl: number | null;
+}
+
+/** The fields a transition may change. */
+export type SessionPatch = Partial<
+  Pick<
+    Session,
+    | 'status'
+    | 'endpoint'
+    | 'runtimeRef'
+    | 'lastActiveAt'
+    | 'expiresAt'
+    | 'idleTimeoutSeconds'
+    | 'stoppedAt'
+    | 'stopReason'
+    | 'statusDetail'
+    | 'dueAt'
+    | 'launchAttempts'
+    | 'stopAttempts'
+    | 'runtimeEventVersion'
+    | 'ttl'
+  >
+>;
+
+export function isLive(session: Pick<Session, 'status'>): boolean {
+  return LIVE_STATUSES.includes(session.status);
+}
+
+export function isTerminal(session: Pick<Session, 'status'>): boolean {
+  return session.status === 'stopped' || session.status === 'failed';
+}
+
+export function chatKeyOf(session: Pick<Session, 'tenant' | 'chatId'>): ChatKey {
+  return { tenant: session.tenant, chatId: session.chatId };
+}

@@ -1,0 +1,149 @@
+/**
+ * Ports: what core needs from the outside world. Adapters in src/adapters implement them; core never
+ * imports an SDK.
+ */
+import type { ChatKey, Endpoint, SandboxStatus, Session, SessionPatch } from './model.js';
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface IdGenerator {
+  sessionId(): string;
+}
+
+export type ReuseResult = { readonly ok: true; readonly session: Session } | ReuseMiss;
+export interface ReuseMiss {
+  readonly ok: false;
+  /** The item as it stood when the condition failed; null when the chat has none. */
+  readonly current: Session | null;
+}
+
+export interface ReuseRequest {
+  readonly agentId: string;
+  readonly profile: string;
+  readonly now: number;
+  readonly expiresAt: number;
+  readonly idleTimeoutSeconds: number;
+}
+
+/** What a conditional write expects of the stored item. */
+export interface WriteExpectation {
+  /** The fencing token; absent only where any session in `statusIn` may be changed (delete). */
+  readonly sessionId?: string;
+  readonly version?: number;
+  readonly statusIn?: readonly SandboxStatus[];
+}
+
+export type UpdateResult =
+  | { readonly ok: true; readonly session: Session }
+  | { readonly ok: false; readonly current: Session | null };
+
+export type ClaimResult = { readonly ok: true; readonly previous: Session | null } | { readonly ok: false };
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+export interface ListQuery {
+  readonly statuses?: readonly SandboxStatus[];
+  readonly agentId?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/**
+ * The session store: one record per chat, every write conditional. Implemented over DynamoDB.
+ * Methods report a lost condition as a result, never as an exception.
+ */
+export interface SessionStore {
+  get(key: ChatKey): Promise<Session | null>;
+  /**
+   * The reuse path, one write: pushes `expiresAt` out if the chat's session is live, unexpired,
+   * for the same agent and profile, and `expiresAt` stays within `maxExpiresAt`.
+   */
+  reuse(key: ChatKey, request: ReuseRequest): Promise<ReuseResult>;
+  /**
+   * Writes a new session, provided the chat has no item (`expectedVersion` null) or its item is still
+   * at `expectedVersion`. Answers the item it replaced.
+   */
+  claim(session: Session, expectedVersion: number | null): Promise<ClaimResult>;
+  /** Applies `patch` (and increments `version`) if the item meets `expect`. */
+  update(key: ChatKey, expect: WriteExpectation, patch: SessionPatch): Promise<UpdateResult>;
+  /** Sessions whose `dueAt` is at or before `dueBy`, across all shards, in pages. */
+  listDue(dueBy: number): AsyncIterable<Session>;
+  /** A tenant's sessions, newest first, with an opaque cursor. */
+  listByTenant(tenant: string, query: ListQuery): Promise<Page<Session>>;
+  /** Takes the named lease until `until` unless another holder has it unexpired. */
+  acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+}
+
+export interface LaunchSpec {
+  readonly tenant: string;
+  readonly chatId: string;
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly profile: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface LaunchResult {
+  /** The runtime's handle: an ECS task ARN, a local process id. */
+  readonly ref: string;
+}
+
+export type TaskState =
+  | { readonly status: 'pending' }
+  | { readonly status: 'running'; readonly endpoint: Endpoint }
+  | { readonly status: 'stopped'; readonly reason: string }
+  /** The runtime does not know the task (yet, or any more). */
+  | { readonly status: 'missing' };
+
+export interface LiveTask {
+  readonly ref: string;
+  readonly tenant: string;
+  readonly chatId: string;
+  readonly sessionId: string;
+  readonly startedAt: number;
+}
+
+/** Where sandboxes run: ECS Fargate on AWS, local processes on a laptop. */
+export interface SandboxRuntime {
+  /**
+   * Starts the sandbox. Idempotent per `sessionId`: a repeated call answers the same task.
+   * Throws `LaunchError` when the launch did not start.
+   */
+  launch(spec: LaunchSpec): Promise<LaunchResult>;
+  describe(ref: string): Promise<TaskState>;
+  /** Asks the task to stop. A task that is missing or already stopped is a success. */
+  stop(ref: string, reason: string): Promise<void>;
+  /** Every task the runtime runs for this control plane, for the orphan sweep. */
+  listLive(): Promise<readonly LiveTask[]>;
+}
+
+/** A change the runtime reports about a task: from ECS events on AWS, in-process locally. */
+export type RuntimeEvent =
+  | (RuntimeEventBase & { readonly kind: 'running'; readonly endpoint: Endpoint })
+  | (RuntimeEventBase & { readonly kind: 'stopped'; readonly reason: string });
+
+interface RuntimeEventBase {
+  readonly tenant: string;
+  readonly chatId: string;
+  readonly sessionId: string;
+  readonly ref: string;
+  /** Monotonic per task where the runtime has one (ECS `detail.version`). */
+  readonly version?: number;
+}
+
+/** Structured log lines; Powertools' Logger satisfies it. */
+export interface Logger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}

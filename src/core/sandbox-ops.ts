@@ -1,0 +1,115 @@
+import type { CoreDeps } from './deps.js';
+import { SandboxError } from './errors.js';
+import { type ChatKey, chatKeyOf, isLive, LIVE_STATUSES, type Session } from './model.js';
+import type { ListQuery, Page } from './ports.js';
+import { slidingExpiry, stoppingPatch } from './transitions.js';
+
+/** Poll interval of a long-poll; reads are strongly consistent. */
+const POLL_INTERVAL_MS = 250;
+/** Rounds of read-then-write before a keepalive or delete gives up under contention. */
+const MAX_ROUNDS = 5;
+
+function notFound(): SandboxError {
+  return new SandboxError('sandbox_not_found', 'The chat has no sandbox.');
+}
+
+/**
+ * Holds until the session leaves `provisioning` or `waitSeconds` pass, and answers it as last read.
+ * Stops early if the chat's item moves to another session.
+ */
+export async function waitWhileProvisioning(
+  { store, clock }: CoreDeps,
+  session: Session,
+  waitSeconds: number,
+): Promise<Session> {
+  const deadline = clock.now() + waitSeconds * 1000;
+  let current = session;
+  while (current.status === 'provisioning' && clock.now() < deadline) {
+    await clock.sleep(Math.min(POLL_INTERVAL_MS, deadline - clock.now()));
+    const read = await store.get(chatKeyOf(session));
+    if (!read) break;
+    current = read;
+  }
+  return current;
+}
+
+/** The chat's latest session, live or terminal; with `waitSeconds`, held while it is provisioning. */
+export async function getSandbox(deps: CoreDeps, key: ChatKey, waitSeconds = 0): Promise<Session> {
+  const session = await deps.store.get(key);
+  if (!session) throw notFound();
+  return waitWhileProvisioning(deps, session, waitSeconds);
+}
+
+export type DeleteResult =
+  | { readonly result: 'deleted'; readonly session: Session }
+  | { readonly result: 'not_found' };
+
+/**
+ * Stops the chat's live sandbox: one conditional write to `stopping`, then the runtime stop. The
+ * runtime's stopped event (or the reconciler after the grace) makes it `stopped`. Chat storage stays.
+ */
+export async function deleteSandbox(deps: CoreDeps, key: ChatKey): Promise<DeleteResult> {
+  const { store, runtime, clock, config, logger } = deps;
+  const stopping = await store.update(
+    key,
+    { statusIn: LIVE_STATUSES },
+    stoppingPatch(clock.now(), 'deleted', config),
+  );
+  if (!stopping.ok) return { result: 'not_found' };
+  const session = stopping.session;
+  if (session.runtimeRef) {
+    await runtime.stop(session.runtimeRef, 'deleted').catch((error: unknown) => {
+      logger.warn('stop failed; the reconciler will retry it', {
+        ...key,
+        sessionId: session.sessionId,
+        error,
+      });
+    });
+  }
+  return { result: 'deleted', session };
+}
+
+/**
+ * Pushes a live, unexpired sandbox's expiry out by its idle timeout (or the one given, which then
+ * becomes the session's), capped by `maxExpiresAt`.
+ */
+export async function keepalive(deps: CoreDeps, key: ChatKey, idleTimeoutSeconds?: number): Promise<Session> {
+  const { store, clock, config } = deps;
+  if (
+    idleTimeoutSeconds !== undefined &&
+    (idleTimeoutSeconds < config.minIdleTimeoutSeconds || idleTimeoutSeconds > config.maxIdleTimeoutSeconds)
+  ) {
+    throw new SandboxError('validation_failed', 'The request body is invalid.', {
+      errors: [
+        {
+          path: 'idleTimeoutSeconds',
+          message: `must be between ${config.minIdleTimeoutSeconds} and ${config.maxIdleTimeoutSeconds}`,
+        },
+      ],
+    });
+  }
+  for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    const current = await store.get(key);
+    const now = clock.now();
+    if (!current || !isLive(current) || current.expiresAt <= now) throw notFound();
+    const idle = idleTimeoutSeconds ?? current.idleTimeoutSeconds;
+    const touched = await store.update(
+      key,
+      { sessionId: current.sessionId, version: current.version },
+      {
+        lastActiveAt: now,
+        idleTimeoutSeconds: idle,
+        expiresAt: slidingExpiry(now, idle, current.maxExpiresAt),
+      },
+    );
+    if (touched.ok) return touched.session;
+  }
+  throw new SandboxError('capacity_unavailable', 'The chat is busy with concurrent requests. Retry.', {
+    retryAfterSeconds: 1,
+  });
+}
+
+/** The tenant's sandboxes, newest first. */
+export function listSandboxes(deps: CoreDeps, tenant: string, query: ListQuery): Promise<Page<Session>> {
+  return deps.store.listByTenant(tenant, query);
+}

@@ -1,0 +1,77 @@
+/**
+ * RFC 9457 problem details from the one error catalogue. 4xx bodies say what was wrong; 5xx bodies
+ * say nothing internal (the log line keeps the detail).
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ErrorCode, FieldError, SandboxError } from '../core/errors.js';
+
+export const ERROR_STATUS_MAP: Record<ErrorCode, ContentfulStatusCode> = {
+  validation_failed: 422,
+  malformed_json: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unauthorized: 401,
+  route_not_found: 404,
+  sandbox_not_found: 404,
+  sandbox_conflict: 409,
+  unknown_profile: 422,
+  invalid_cursor: 422,
+  launch_failed: 503,
+  capacity_unavailable: 503,
+  store_unavailable: 503,
+  internal_error: 500,
+};
+
+const TITLES: Record<ErrorCode, string> = {
+  validation_failed: 'The request is invalid',
+  malformed_json: 'The request body is not valid JSON',
+  payload_too_large: 'The request body is too large',
+  unsupported_media_type: 'The request body must be application/json',
+  unauthorized: 'Authentication required',
+  route_not_found: 'No such route',
+  sandbox_not_found: 'Sandbox not found',
+  sandbox_conflict: 'The chat has a sandbox for another agent or profile',
+  unknown_profile: 'Unknown sandbox profile',
+  invalid_cursor: 'Invalid cursor',
+  launch_failed: 'The sandbox could not be started',
+  capacity_unavailable: 'Capacity unavailable',
+  store_unavailable: 'The session store is unavailable',
+  internal_error: 'Internal error',
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  errors?: readonly FieldError[];
+}
+
+export function problemType(code: ErrorCode): string {
+  return `urn:problem-type:agent-sandbox:${code}`;
+}
+
+export function problemOf(error: SandboxError): Problem {
+  const status = ERROR_STATUS_MAP[error.code];
+  const internal = status >= 500;
+  return {
+    type: problemType(error.code),
+    title: TITLES[error.code],
+    status,
+    code: error.code,
+    detail:
+      internal && error.code === 'internal_error' ? 'The request could not be completed.' : error.detail,
+    ...(error.options.errors ? { errors: error.options.errors } : {}),
+  };
+}
+
+/** Writes the problem response for an error, with `Retry-After` where the error carries one. */
+export function problemResponse(c: Context, error: SandboxError): Response {
+  const problem = problemOf(error);
+  const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
+  if (error.options.retryAfterSeconds !== undefined)
+    headers['Retry-After'] = String(error.options.retryAfterSeconds);
+  return c.body(JSON.stringify(problem), ERROR_STATUS_MAP[error.code], headers);
+}
