@@ -94,7 +94,8 @@ export async function reconcile(deps: CoreDeps, options: ReconcileOptions): Prom
   } finally {
     await store.releaseLease(RECONCILER_LEASE, options.holder);
   }
-  logger.info('reconcile pass', { ...ran, durationMs: clock.now() - start });
+  const busy = ran.examined > 0 || ran.orphansStopped > 0 || ran.errors > 0 || ran.truncated;
+  if (busy) logger.info('reconcile pass', { ...ran, durationMs: clock.now() - start });
   return ran;
 }
 

@@ -1,7 +1,7 @@
 import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
-import { type ChatKey, chatKeyOf, isLive, LIVE_STATUSES, type Session } from './model.js';
-import type { ListQuery, Page } from './ports.js';
+import { type ChatKey, chatKeyOf, isLive, LIVE_STATUSES, type Session, type StopReason } from './model.js';
+import type { ListQuery, LiveTask, Page } from './ports.js';
 import { slidingExpiry, stoppingPatch } from './transitions.js';
 
 /** Poll interval of a long-poll; reads are strongly consistent. */
@@ -47,18 +47,23 @@ export type DeleteResult =
 /**
  * Stops the chat's live sandbox: one conditional write to `stopping`, then the runtime stop. The
  * runtime's stopped event (or the reconciler after the grace) makes it `stopped`. Chat storage stays.
+ * With `sessionId`, only that session is stopped.
  */
-export async function deleteSandbox(deps: CoreDeps, key: ChatKey): Promise<DeleteResult> {
+export async function deleteSandbox(
+  deps: CoreDeps,
+  key: ChatKey,
+  options: { reason?: StopReason; sessionId?: string } = {},
+): Promise<DeleteResult> {
   const { store, runtime, clock, config, logger } = deps;
-  const stopping = await store.update(
-    key,
-    { statusIn: LIVE_STATUSES },
-    stoppingPatch(clock.now(), 'deleted', config),
-  );
+  const reason = options.reason ?? 'deleted';
+  const expect = options.sessionId
+    ? { statusIn: LIVE_STATUSES, sessionId: options.sessionId }
+    : { statusIn: LIVE_STATUSES };
+  const stopping = await store.update(key, expect, stoppingPatch(clock.now(), reason, config));
   if (!stopping.ok) return { result: 'not_found' };
   const session = stopping.session;
   if (session.runtimeRef) {
-    await runtime.stop(session.runtimeRef, 'deleted').catch((error: unknown) => {
+    await runtime.stop(session.runtimeRef, reason).catch((error: unknown) => {
       logger.warn('stop failed; the reconciler will retry it', {
         ...key,
         sessionId: session.sessionId,
@@ -112,4 +117,23 @@ export async function keepalive(deps: CoreDeps, key: ChatKey, idleTimeoutSeconds
 /** The tenant's sandboxes, newest first. */
 export function listSandboxes(deps: CoreDeps, tenant: string, query: ListQuery): Promise<Page<Session>> {
   return deps.store.listByTenant(tenant, query);
+}
+
+/**
+ * Stops the given runtime tasks through their sessions (recorded `stopping` with `reason`, then
+ * `stopped` by the runtime's event); a task whose session is not live is stopped all the same.
+ */
+export async function stopLiveSandboxes(
+  deps: CoreDeps,
+  tasks: readonly LiveTask[],
+  reason: StopReason,
+): Promise<void> {
+  await Promise.all(
+    tasks.map(async (task) => {
+      const key = { tenant: task.tenant, chatId: task.chatId };
+      await deleteSandbox(deps, key, { reason, sessionId: task.sessionId });
+      // Also when the session had no task recorded yet, or is not live: stop is idempotent.
+      await deps.runtime.stop(task.ref, reason);
+    }),
+  );
 }

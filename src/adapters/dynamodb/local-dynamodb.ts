@@ -40,7 +40,11 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const port = await freePort();
   process.env.DDB_LOCAL_TELEMETRY = '0';
-  const child = spawn({ port, path: options.dataDir ?? null, stdio: 'pipe' });
+  // Detached: its own process group, so a terminal's Ctrl+C reaches only the control plane, which
+  // still needs the database to record its sandboxes stopped before it stops DynamoDB Local.
+  const child = spawn({ port, path: options.dataDir ?? null, stdio: 'pipe', detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -54,7 +58,10 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
   return {
     endpoint,
     client: () => dynamoClient(endpoint),
-    stop: () => stopProcess(child),
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      await stopProcess(child);
+    },
   };
 }
 

@@ -1,0 +1,91 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
+import { dynamoClient, type LocalDynamo, startLocalDynamo } from '../adapters/dynamodb/local-dynamodb.js';
+import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
+import { LocalProcessRuntime } from '../adapters/local/local-runtime.js';
+import type { CoreDeps } from '../core/deps.js';
+import type { Logger } from '../core/ports.js';
+import { reconcile } from '../core/reconcile.js';
+import { onRuntimeEvent } from '../core/runtime-events.js';
+import { stopLiveSandboxes } from '../core/sandbox-ops.js';
+import { randomIds, systemClock } from '../core/system.js';
+import { createApp } from '../http/app.js';
+import { localTokenAuth } from '../http/auth.js';
+import { VERSION } from '../version.js';
+import type { LocalConfig } from './config.js';
+
+export interface LocalControlPlane {
+  /** Base URL of the API, e.g. http://127.0.0.1:8123. */
+  readonly url: string;
+  readonly deps: CoreDeps;
+  /** Stops the sandboxes it runs (recorded `stopped`), the reconciler, the server and DynamoDB Local. */
+  stop(): Promise<void>;
+}
+
+/** The reconciler lease holder of local mode: stable, so a restart after a crash takes the lease back at once. */
+const LEASE_HOLDER = 'local-mode';
+
+/**
+ * Local mode: DynamoDB Local (unless `dynamoEndpoint` is set), the session table, the local process
+ * runtime, the HTTP API on `host:port` and the reconciler on a timer. Reconciles at start what a
+ * previous run left behind.
+ */
+export async function startLocalControlPlane(
+  config: LocalConfig,
+  logger: Logger,
+): Promise<LocalControlPlane> {
+  let dynamo: LocalDynamo | null = null;
+  if (!config.dynamoEndpoint) dynamo = await startLocalDynamo({ dataDir: join(config.dataDir, 'dynamodb') });
+  const client = dynamoClient(config.dynamoEndpoint ?? dynamo!.endpoint);
+  await ensureTable(client, config.tableName);
+
+  const runtime: LocalProcessRuntime = new LocalProcessRuntime({
+    dataDir: config.dataDir,
+    profiles: config.profiles,
+    logger,
+    onEvent: (event) => onRuntimeEvent(deps, event),
+  });
+  const deps: CoreDeps = {
+    store: new DynamoSessionStore(client, config.tableName),
+    runtime,
+    clock: systemClock,
+    ids: randomIds,
+    config: config.lifecycle,
+    logger,
+  };
+
+  await reconcile(deps, { holder: LEASE_HOLDER, verifyAll: true });
+  let passes = Promise.resolve();
+  const timer = setInterval(() => {
+    passes = passes
+      .then(() => reconcile(deps, { holder: LEASE_HOLDER }))
+      .then(
+        () => undefined,
+        (error: unknown) => logger.error('reconcile pass failed', { error }),
+      );
+  }, config.reconcileIntervalSeconds * 1000);
+
+  const app = createApp({ core: deps, authenticate: localTokenAuth(config.apiToken), version: VERSION });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>
+      resolve(started),
+    );
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${config.host}:${port}`,
+    deps,
+    async stop() {
+      clearInterval(timer);
+      await passes;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopLiveSandboxes(deps, await runtime.listLive(), 'shutdown');
+      await runtime.allExited();
+      client.destroy();
+      await dynamo?.stop();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/** `npm start`: the control plane on this machine, with DynamoDB Local and local sandbox processes. */
+import { JavaMissingError } from '../adapters/dynamodb/local-dynamodb.js';
+import { parseLocalConfig } from './config.js';
+import { consoleLogger } from './console-logger.js';
+import { startLocalControlPlane } from './control-plane.js';
+
+const logger = consoleLogger();
+
+try {
+  const config = parseLocalConfig(process.env);
+  const plane = await startLocalControlPlane(config, logger);
+  process.stdout.write(
+    [
+      `Sandbox control plane listening on ${plane.url}`,
+      `  token:   ${config.apiToken}`,
+      `  try:     curl -s -X PUT ${plane.url}/v1/chats/$(node -e "console.log(crypto.randomUUID())")/sandbox \\`,
+      `             -H 'Authorization: Bearer ${config.apiToken}' -H 'Content-Type: application/json' \\`,
+      `             -d '{"agentId":"agent-alpha","waitSeconds":10}'`,
+      `  openapi: ${plane.url}/v1/openapi.json   data: ${config.dataDir}`,
+      'Press Ctrl+C to stop; running sandboxes are stopped with it.',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: stopping sandboxes, the server and DynamoDB Local`);
+    plane.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+} catch (error) {
+  if (
+    error instanceof JavaMissingError ||
+    (error instanceof Error && error.message.startsWith('Invalid configuration'))
+  ) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    logger.error('could not start', { error });
+  }
+  process.exit(1);
+}
