@@ -3,6 +3,7 @@
  * sweeps the runtime for tasks that no live session owns. Running it twice changes nothing more.
  */
 import type { CoreDeps } from './deps.js';
+import { SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
 import { chatKeyOf, isLive, isTerminal, type Session } from './model.js';
 import { exitedPatch, runningPatch, stoppingPatch, terminalPatch } from './transitions.js';
@@ -197,8 +198,14 @@ async function handleProvisioning(deps: CoreDeps, session: Session, now: number)
         dueAt: now + config.launchLeaseSeconds * 1000,
       });
       if (!claimed.ok) return null;
-      const relaunched = await launchAndRecord(deps, claimed.session).catch(() => null);
-      return relaunched?.status === 'failed' || relaunched === null ? 'failed' : 'relaunched';
+      try {
+        await launchAndRecord(deps, claimed.session);
+        return 'relaunched';
+      } catch (error) {
+        // launchAndRecord already ended the session `failed`; anything else leaves it for the next pass.
+        if (error instanceof SandboxError && error.code === 'launch_failed') return 'failed';
+        throw error;
+      }
     }
   }
 }

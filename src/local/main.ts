@@ -4,6 +4,8 @@ import { parseLocalConfig } from './config.js';
 import { consoleLogger } from './console-logger.js';
 import { startLocalControlPlane } from './control-plane.js';
 
+// The pinned SDK runs on Node 20; its once-per-process notice about 2027 releases is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const logger = consoleLogger();
 
 try {

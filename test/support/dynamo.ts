@@ -18,3 +18,21 @@ export async function createTestTable(): Promise<TestTable> {
   await ensureTable(client, tableName);
   return { client, tableName, store: new DynamoSessionStore(client, tableName) };
 }
+
+/** Records the name of every command the client sends (shared by document clients made from it). */
+export function countCommands(client: DynamoDBClient): { names: string[]; reset(): void } {
+  const names: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      names.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return {
+    names,
+    reset: () => {
+      names.length = 0;
+    },
+  };
+}
