@@ -1,0 +1,54 @@
+import { createApp } from '../../src/http/app.js';
+import { localTokenAuth } from '../../src/http/auth.js';
+import { createTestTable } from '../support/dynamo.js';
+import { coreDeps } from '../support/fakes.js';
+
+export const TOKEN = 'test-token-123';
+export const AUTH = { Authorization: `Bearer ${TOKEN}` };
+export const CHAT = '11111111-1111-4111-8111-111111111111';
+
+/** The app over DynamoDB Local and a fake runtime, with helpers to call it as a client would. */
+export async function httpHarness() {
+  const deps = coreDeps((await createTestTable()).store);
+  const app = createApp({ core: deps, authenticate: localTokenAuth(TOKEN), version: '9.9.9' });
+  const call = (
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ) => {
+    const headers: Record<string, string> = { ...AUTH, ...init.headers };
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    return app.request(path, { method, headers, ...(body === undefined ? {} : { body }) });
+  };
+  const put = (chatId: string, body: unknown) => call('PUT', `/v1/chats/${chatId}/sandbox`, { body });
+  return { app, deps, call, put };
+}
+
+export async function problem(response: Response) {
+  expectProblemType(response);
+  return (await response.json()) as {
+    type: string;
+    title: string;
+    status: number;
+    code: string;
+    detail: string;
+    errors?: { path: string; message: string }[];
+  };
+}
+
+function expectProblemType(response: Response): void {
+  if (response.headers.get('content-type') !== 'application/problem+json') {
+    throw new Error(`expected application/problem+json, got ${response.headers.get('content-type')}`);
+  }
+}
+
+/** A response body as an untyped client reads it (JSON.parse's own type). */
+export type Json = ReturnType<typeof JSON.parse>;
+
+export async function json(response: Response): Promise<Json> {
+  return response.json();
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/core/errors.js';
+import { httpHarness, json } from './harness.js';
+
+describe('health and OpenAPI', () => {
+  it('answers health without auth, with the version', async () => {
+    const { app } = await httpHarness();
+    const response = await app.request('/v1/health');
+    expect(response.status).toBe(200);
+    expect(await json(response)).toEqual({ status: 'ok', version: '9.9.9' });
+  });
+
+  it('checks the store on a deep health check and answers 503 degraded when it is unreachable', async () => {
+    const { app, deps } = await httpHarness();
+    expect(await json(await app.request('/v1/health?deep=true'))).toMatchObject({
+      status: 'ok',
+      checks: { store: 'ok' },
+    });
+    deps.store.ping = async () => {
+      throw new Error('unreachable');
+    };
+    const degraded = await app.request('/v1/health?deep=true');
+    expect(degraded.status).toBe(503);
+    expect(await json(degraded)).toMatchObject({ status: 'degraded', checks: { store: 'unreachable' } });
+  });
+
+  it('serves an OpenAPI 3.1 document of every route, behind auth', async () => {
+    const { app, call } = await httpHarness();
+    expect((await app.request('/v1/openapi.json')).status).toBe(401);
+    const doc = await json(await call('GET', '/v1/openapi.json'));
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/v1/chats/{chatId}/sandbox',
+      '/v1/chats/{chatId}/sandbox/keepalive',
+      '/v1/health',
+      '/v1/sandboxes',
+    ]);
+    expect(Object.keys(doc.paths['/v1/chats/{chatId}/sandbox']).sort()).toEqual(['delete', 'get', 'put']);
+    expect(doc.components.schemas.GetOrCreateRequest.required).toEqual(['agentId']);
+    expect(doc.components.schemas.GetOrCreateRequest.additionalProperties).toBe(false);
+  });
+
+  it('maps every error code to an HTTP status', async () => {
+    const { ERROR_STATUS_MAP } = await import('../../src/http/problems.js');
+    for (const code of ERROR_CODES) expect(ERROR_STATUS_MAP[code]).toBeGreaterThanOrEqual(400);
+  });
+});
