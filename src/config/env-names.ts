@@ -29,4 +29,19 @@ export const ENV = {
   defaultMaxLifetimeSeconds: 'SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS',
   /** Days a chat's access point and task definition stay registered after its last sandbox. */
   volumeRetireAfterDays: 'SANDBOX_VOLUME_RETIRE_AFTER_DAYS',
+  /** Optional. Seconds a Fargate launch may take before the reconciler looks again (default 180). */
+  launchLeaseSeconds: 'SANDBOX_LAUNCH_LEASE_SECONDS',
+  /** Optional. Seconds in `provisioning` after which a session fails (default 600). */
+  provisioningTimeoutSeconds: 'SANDBOX_PROVISIONING_TIMEOUT_SECONDS',
+  /** Optional. Where chat storage is mounted read-write (default `/workspace/chat`). */
+  chatMountPath: 'SANDBOX_CHAT_MOUNT_PATH',
+  /** Optional. Where shared dependencies are mounted if the base task definition does not mount them. */
+  dependenciesMountPath: 'SANDBOX_DEPENDENCIES_MOUNT_PATH',
+  /** Optional. Where shared tools are mounted if the base task definition does not mount them. */
+  toolsMountPath: 'SANDBOX_TOOLS_MOUNT_PATH',
+  /** Optional. POSIX uid and gid owning chat directories on EFS (default 1000/1000). */
+  chatUid: 'SANDBOX_CHAT_UID',
+  chatGid: 'SANDBOX_CHAT_GID',
+  /** Optional. A DynamoDB endpoint other than AWS's (DynamoDB Local); unset on AWS. */
+  dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
 } as const;

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { parseLocalConfig } from '../../src/local/config.js';
+import { type LocalControlPlane, startLocalControlPlane } from '../../src/local/control-plane.js';
+import { silentLogger } from '../support/fakes.js';
+
+type Json = ReturnType<typeof JSON.parse>;
+
+describe('local control plane, end to end', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sandbox-plane-'));
+  const config = parseLocalConfig({
+    PORT: '0',
+    SANDBOX_DATA_DIR: dataDir,
+    SANDBOX_API_TOKEN: 'e2e-token-1',
+    SANDBOX_TABLE_NAME: `e2e-${randomUUID()}`,
+    DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
+    SANDBOX_RECONCILE_INTERVAL_SECONDS: '1',
+  });
+  let plane: LocalControlPlane | null = null;
+
+  afterEach(async () => {
+    await plane?.stop();
+    plane = null;
+  });
+
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const api = async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json }> => {
+    const response = await fetch(`${plane!.url}${path}`, {
+      method,
+      headers: { Authorization: 'Bearer e2e-token-1', 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+
+  it('creates a sandbox whose endpoint answers, deletes it, and stops everything on shutdown', async () => {
+    plane = await startLocalControlPlane(config, silentLogger);
+    const chatId = randomUUID();
+    const created = await api('PUT', `/v1/chats/${chatId}/sandbox`, {
+      agentId: 'agent-alpha',
+      waitSeconds: 20,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.sandbox.status).toBe('running');
+    const { host, port } = created.body.sandbox.endpoint;
+    const agent = await (await fetch(`http://${host}:${port}/`)).json();
+    expect(agent).toMatchObject({
+      chatId,
+      sessionId: created.body.sandbox.sessionId,
+      agentId: 'agent-alpha',
+    });
+
+    const reused = await api('PUT', `/v1/chats/${chatId}/sandbox`, { agentId: 'agent-alpha' });
+    expect(reused.status).toBe(200);
+
+    const deleted = await api('DELETE', `/v1/chats/${chatId}/sandbox`);
+    expect(deleted.body.result).toBe('deleted');
+    await expect
+      .poll(async () => (await api('GET', `/v1/chats/${chatId}/sandbox`)).body.sandbox.status)
+      .toBe('stopped');
+    await expect(fetch(`http://${host}:${port}/`)).rejects.toThrow();
+
+    const second = await api('PUT', `/v1/chats/${randomUUID()}/sandbox`, {
+      agentId: 'agent-alpha',
+      waitSeconds: 20,
+    });
+    expect(second.body.sandbox.status).toBe('running');
+    const tasks = await plane.deps.runtime.listLive();
+    expect(tasks).toHaveLength(1);
+    await plane.stop();
+    plane = null;
+
+    const session = await startedAgain().then((restarted) =>
+      restarted.deps.store.get({ tenant: 'local', chatId: tasks[0]!.chatId }),
+    );
+    expect(session).toMatchObject({ status: 'stopped', stopReason: 'shutdown' });
+    expect(await plane!.deps.runtime.listLive()).toEqual([]);
+  });
+
+  it('stops sandboxes that expire', async () => {
+    plane = await startLocalControlPlane(
+      { ...config, lifecycle: { ...config.lifecycle, minIdleTimeoutSeconds: 1 } },
+      silentLogger,
+    );
+    const chatId = randomUUID();
+    const created = await api('PUT', `/v1/chats/${chatId}/sandbox`, {
+      agentId: 'agent-alpha',
+      idleTimeoutSeconds: 1,
+      waitSeconds: 20,
+    });
+    expect(created.body.sandbox.status).toBe('running');
+    await expect
+      .poll(async () => (await api('GET', `/v1/chats/${chatId}/sandbox`)).body.sandbox, { timeout: 15_000 })
+      .toMatchObject({ status: 'stopped', stopReason: 'expired' });
+    expect(await plane.deps.runtime.listLive()).toEqual([]);
+  });
+
+  async function startedAgain(): Promise<LocalControlPlane> {
+    plane = await startLocalControlPlane(config, silentLogger);
+    return plane;
+  }
+});

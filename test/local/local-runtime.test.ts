@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalProcessRuntime } from '../../src/adapters/local/local-runtime.js';
+import { LaunchError } from '../../src/core/errors.js';
+import type { LaunchSpec, RuntimeEvent } from '../../src/core/ports.js';
+import { DEMO_AGENT_PATH } from '../../src/local/config.js';
+import { silentLogger } from '../support/fakes.js';
+
+const spec = (sessionId: string, overrides: Partial<LaunchSpec> = {}): LaunchSpec => ({
+  tenant: 'local',
+  chatId: 'aaaaaaaa-0000-4000-8000-000000000001',
+  sessionId,
+  agentId: 'agent-alpha',
+  profile: 'default',
+  env: { GREETING: 'hello' },
+  ...overrides,
+});
+
+/** Resolves with the first event of a kind for a session. */
+function eventually(
+  events: RuntimeEvent[],
+  kind: RuntimeEvent['kind'],
+  sessionId: string,
+  timeoutMs = 10_000,
+) {
+  return new Promise<RuntimeEvent>((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const found = events.find((event) => event.kind === kind && event.sessionId === sessionId);
+      if (found) {
+        clearInterval(timer);
+        resolve(found);
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(timer);
+        reject(new Error(`no ${kind} event for ${sessionId}`));
+      }
+    }, 20);
+  });
+}
+
+describe('LocalProcessRuntime', () => {
+  let dataDir: string;
+  let events: RuntimeEvent[];
+  let runtime: LocalProcessRuntime;
+  const make = (profiles = { default: { command: [process.execPath, DEMO_AGENT_PATH] } }) =>
+    new LocalProcessRuntime({
+      dataDir,
+      profiles,
+      logger: silentLogger,
+      onEvent: async (event) => {
+        events.push(event);
+      },
+      stopGraceMs: 1_000,
+    });
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'sandbox-runtime-'));
+    events = [];
+    runtime = make();
+  });
+
+  afterEach(async () => {
+    for (const task of await runtime.listLive()) await runtime.stop(task.ref);
+    await runtime.allExited();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs the demo agent with its identity and the chat directory, and reports it running', async () => {
+    const { ref } = await runtime.launch(spec('s1'));
+    const running = await eventually(events, 'running', 's1');
+    expect(running.kind === 'running' && running.endpoint.host).toBe('127.0.0.1');
+    expect(await runtime.describe(ref)).toEqual({
+      status: 'running',
+      endpoint: running.kind === 'running' ? running.endpoint : null,
+    });
+    const { port } = running.kind === 'running' ? running.endpoint : { port: 0 };
+    const answer = await (await fetch(`http://127.0.0.1:${port}/`)).json();
+    expect(answer).toMatchObject({ chatId: spec('s1').chatId, sessionId: 's1', agentId: 'agent-alpha' });
+    const chatDir = join(dataDir, 'chats', 'local', spec('s1').chatId);
+    expect(readFileSync(join(chatDir, '.sessions'), 'utf8')).toBe('s1\n');
+  });
+
+  it('is idempotent per session id', async () => {
+    const first = await runtime.launch(spec('s1'));
+    const second = await runtime.launch(spec('s1'));
+    expect(second).toEqual(first);
+    expect(await runtime.listLive()).toHaveLength(1);
+  });
+
+  it('stops with SIGTERM, reports it stopped, and lists it no more', async () => {
+    const { ref } = await runtime.launch(spec('s1'));
+    await eventually(events, 'running', 's1');
+    await runtime.stop(ref);
+    const stopped = await eventually(events, 'stopped', 's1');
+    expect(stopped.kind === 'stopped' && stopped.reason).toMatch(/exited/);
+    expect(await runtime.listLive()).toEqual([]);
+    expect((await runtime.describe(ref)).status).toBe('stopped');
+  });
+
+  it('kills a process that ignores SIGTERM after the grace', async () => {
+    runtime = make({
+      default: { command: ['/bin/sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'] },
+    });
+    const { ref } = await runtime.launch(spec('stubborn'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await runtime.stop(ref);
+    const stopped = await eventually(events, 'stopped', 'stubborn', 5_000);
+    expect(stopped.kind === 'stopped' && stopped.reason).toBe('exited on SIGKILL');
+  });
+
+  it('keeps the chat directory across sandboxes of the same chat', async () => {
+    const first = await runtime.launch(spec('s1'));
+    await eventually(events, 'running', 's1');
+    await runtime.stop(first.ref);
+    await eventually(events, 'stopped', 's1');
+    await runtime.launch(spec('s2'));
+    const running = await eventually(events, 'running', 's2');
+    const port = running.kind === 'running' ? running.endpoint.port : 0;
+    const answer = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { sessions: string[] };
+    expect(answer.sessions).toEqual(['s1', 's2']);
+  });
+
+  it('fails a launch whose command cannot start', async () => {
+    runtime = make({ default: { command: ['/nonexistent/agent'] } });
+    await expect(runtime.launch(spec('s1'))).rejects.toBeInstanceOf(LaunchError);
+    await expect(runtime.launch(spec('s2', { profile: 'missing' }))).rejects.toBeInstanceOf(LaunchError);
+  });
+
+  it('reports a process that exits on its own as stopped', async () => {
+    runtime = make({ default: { command: ['/bin/sh', '-c', 'exit 3'] } });
+    await runtime.launch(spec('s1'));
+    const stopped = await eventually(events, 'stopped', 's1');
+    expect(stopped.kind === 'stopped' && stopped.reason).toBe('exited with code 3');
+  });
+
+  it('passes only its own environment and the request env to the sandbox', async () => {
+    runtime = make({ default: { command: ['/bin/sh', '-c', 'env > "$CHAT_DIR/env.txt"'] } });
+    process.env.SANDBOX_API_TOKEN_FOR_TEST = 'must-not-leak';
+    try {
+      await runtime.launch(spec('s1'));
+      await eventually(events, 'stopped', 's1');
+    } finally {
+      delete process.env.SANDBOX_API_TOKEN_FOR_TEST;
+    }
+    const env = readFileSync(join(dataDir, 'chats', 'local', spec('s1').chatId, 'env.txt'), 'utf8');
+    expect(env).toContain('GREETING=hello');
+    expect(env).toContain('SESSION_ID=s1');
+    expect(env).toContain(`DEPENDENCIES_DIR=${join(dataDir, 'dependencies')}`);
+    expect(env).not.toContain('must-not-leak');
+  });
+
+  it('adopts a live sandbox a previous runtime left behind', async () => {
+    const { ref } = await runtime.launch(spec('s1'));
+    await eventually(events, 'running', 's1');
+    const successor = make();
+    expect((await successor.listLive()).map((task) => task.sessionId)).toEqual(['s1']);
+    expect((await successor.describe(ref)).status).toBe('running');
+    await successor.stop(ref);
+    await eventually(events, 'stopped', 's1');
+    await successor.allExited();
+  });
+});
