@@ -15,7 +15,6 @@ export const ERROR_CODES = [
   'invalid_cursor',
   'launch_failed',
   'capacity_unavailable',
-  'store_unavailable',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,7 +19,6 @@ export const ERROR_STATUS_MAP: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_cursor: 422,
   launch_failed: 503,
   capacity_unavailable: 503,
-  store_unavailable: 503,
   internal_error: 500,
 };
 
@@ -36,7 +35,6 @@ const TITLES: Record<ErrorCode, string> = {
   invalid_cursor: 'Invalid cursor',
   launch_failed: 'The sandbox could not be started',
   capacity_unavailable: 'Capacity unavailable',
-  store_unavailable: 'The session store is unavailable',
   internal_error: 'Internal error',
 };
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { LaunchError } from '../../core/errors.js';
@@ -34,7 +34,6 @@ export interface LocalRuntimeOptions {
 
 interface Sandbox {
   readonly record: ProcessRecord;
-  readonly child: ChildProcess | null;
   ready: boolean;
   exit: string | null;
   readonly exited: Promise<void>;
@@ -108,12 +107,15 @@ export class LocalProcessRuntime implements SandboxRuntime {
       endpoint: { host: '127.0.0.1', port },
       startedAt: Date.now(),
     };
+    child.on('error', (error) =>
+      this.options.logger.warn('sandbox process error', { ...identity(record), error }),
+    );
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         this.onExit(sandbox, signal ? `exited on ${signal}` : `exited with code ${code}`).finally(resolve);
       });
     });
-    const sandbox: Sandbox = { record, child, ready: false, exit: null, exited };
+    const sandbox: Sandbox = { record, ready: false, exit: null, exited };
     this.registry.write(record);
     this.sandboxes.set(spec.sessionId, sandbox);
     void this.probe(sandbox);
@@ -187,7 +189,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
     const exited = new Promise<void>((resolve) => {
       resolveExited = resolve;
     });
-    const sandbox: Sandbox = { record, child: null, ready: true, exit: null, exited };
+    const sandbox: Sandbox = { record, ready: true, exit: null, exited };
     this.sandboxes.set(record.sessionId, sandbox);
     const timer = setInterval(() => {
       if (isAlive(record.pid)) return;
