@@ -1,7 +1,7 @@
 import type { CoreDeps } from './deps.js';
 import { type FieldError, SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
-import { type ChatKey, isLive, type Session } from './model.js';
+import { type ChatKey, isLive, isTerminal, type Session } from './model.js';
 import { waitWhileProvisioning } from './sandbox-ops.js';
 import { slidingExpiry } from './transitions.js';
 
@@ -73,8 +73,9 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
     if (!claimed.ok) continue;
 
     const previous = claimed.previous;
-    if (previous && isLive(previous) && previous.runtimeRef) {
-      // An expired predecessor still holding a task: stop it; the orphan sweep backs this up.
+    if (previous && !isTerminal(previous) && previous.runtimeRef) {
+      // An expired or stopping predecessor may still hold a task, and its record is gone now: stop
+      // it here (stop is idempotent); the orphan sweep backs this up.
       await runtime.stop(previous.runtimeRef, 'replaced').catch((error: unknown) => {
         logger.warn('could not stop the replaced sandbox; the orphan sweep will', {
           ...key,

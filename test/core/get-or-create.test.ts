@@ -47,6 +47,20 @@ describe('getOrCreate', () => {
     expect(deps.runtime.tasks.get(first.session.runtimeRef!)?.state.status).toBe('stopped');
   });
 
+  it('stops the task of a predecessor that was still stopping when a new session replaces it', async () => {
+    const first = await getOrCreate(deps, { key, agentId: 'a1' });
+    const { deleteSandbox } = await import('../../src/core/sandbox-ops.js');
+    deps.runtime.stop = async () => {};
+    await deleteSandbox(deps, key);
+    const stops: string[] = [];
+    deps.runtime.stop = async (ref) => {
+      stops.push(ref);
+    };
+    const second = await getOrCreate(deps, { key, agentId: 'a1' });
+    expect(second.created).toBe(true);
+    expect(stops).toEqual([first.session.runtimeRef]);
+  });
+
   it('ends the session failed and throws launch_failed when the launch fails for good', async () => {
     deps.runtime.failNext = { error: new LaunchError('image not found', false), times: 1 };
     const error = await getOrCreate(deps, { key, agentId: 'a1' }).catch((e: unknown) => e);
