@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { tenantOfPrincipal } from '../../src/config/api-auth.js';
+import { ConfigError, parseAwsConfig } from '../../src/config/aws-config.js';
+import { ENV } from '../../src/config/env-names.js';
+import { BASE_TASK_DEFINITION_ARN, SETTINGS } from '../ecs/fixtures.js';
+import { coldStart, functionEnv } from './harness.js';
+
+const env = () => functionEnv('sessions-test');
+
+function problemOf(changes: Record<string, string | undefined>): string {
+  const changed: NodeJS.ProcessEnv = { ...env(), ...changes };
+  for (const [name, value] of Object.entries(changes)) if (value === undefined) delete changed[name];
+  try {
+    parseAwsConfig(changed);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('parseAwsConfig', () => {
+  it('reads the stack-provided environment and fills the defaults', () => {
+    const config = parseAwsConfig(env());
+    expect(config.runtime).toEqual({ ...SETTINGS, volumeRetireAfterDays: 30 });
+    expect(config.lifecycle).toMatchObject({
+      profiles: ['default'],
+      defaultProfile: 'default',
+      defaultIdleTimeoutSeconds: 900,
+      launchLeaseSeconds: 180,
+    });
+    expect(config.auth.mode).toBe('iam');
+    expect(config.runtime.profiles.default?.taskDefinitionArn).toBe(BASE_TASK_DEFINITION_ARN);
+  });
+
+  it.each([
+    [{ [ENV.clusterArn]: undefined }, `${ENV.clusterArn}: is required`],
+    [{ [ENV.tableName]: '' }, `${ENV.tableName}: must not be empty`],
+    [{ [ENV.subnetIds]: 'subnet-0a1b,vpc-123' }, ENV.subnetIds],
+    [{ [ENV.profiles]: '{"default": ' }, `${ENV.profiles}: must be JSON`],
+    [
+      { [ENV.profiles]: '{"default": {"taskDefinitionArn": "x", "containerName": "c", "port": 8000}}' },
+      ENV.profiles,
+    ],
+    [{ [ENV.assignPublicIp]: 'yes' }, ENV.assignPublicIp],
+    [{ [ENV.volumeRetireAfterDays]: '1' }, `${ENV.volumeRetireAfterDays}: must be at least 2`],
+    [{ [ENV.defaultIdleTimeoutSeconds]: 'soon' }, ENV.defaultIdleTimeoutSeconds],
+    [{ [ENV.authMode]: 'token' }, `${ENV.apiTokens}: is required when ${ENV.authMode} is token`],
+    [{ [ENV.apiTokens]: '{"abc": "acme"}' }, ENV.apiTokens],
+  ])('names the variable when it is missing or malformed (%o)', (changes, expected) => {
+    expect(problemOf(changes)).toContain(expected);
+  });
+
+  it('fails the cold start of a function, naming the variable', async () => {
+    const broken = env();
+    delete broken[ENV.fileSystemId];
+    coldStart(broken);
+    await expect(import('../../functions/reconciler.js')).rejects.toThrow(`${ENV.fileSystemId}: is required`);
+  });
+});
+
+describe('tenantOfPrincipal', () => {
+  it('keeps a user ARN and maps a role session to its role', () => {
+    expect(tenantOfPrincipal('arn:aws:iam::111122223333:user/alice')).toBe(
+      'arn:aws:iam::111122223333:user/alice',
+    );
+    expect(tenantOfPrincipal('arn:aws:sts::111122223333:assumed-role/agent-runtime/i-0abc')).toBe(
+      'arn:aws:iam::111122223333:role/agent-runtime',
+    );
+    expect(tenantOfPrincipal('arn:aws-cn:sts::111122223333:assumed-role/r/s')).toBe(
+      'arn:aws-cn:iam::111122223333:role/r',
+    );
+  });
+
+  it('refuses a principal that does not fit the tenant alphabet', () => {
+    expect(tenantOfPrincipal('arn:aws:iam::111122223333:user/a#b')).toBeNull();
+  });
+});
