@@ -1,0 +1,149 @@
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { AuthMode } from '../constructs/control-plane-api.js';
+import type { SandboxEgress } from '../constructs/sandbox-cluster.js';
+import type { ExistingVpcProps } from '../constructs/sandbox-network.js';
+import type { SandboxProfile } from '../constructs/sandbox-task-definition.js';
+
+/** Everything the app's stacks are configured with, parsed from CDK context (`-c key=value`). */
+export interface AppConfig {
+  readonly stackPrefix: string;
+  readonly profiles: readonly SandboxProfile[];
+  /** True when no image was given and the placeholder image is used. */
+  readonly placeholderImage: boolean;
+  readonly existingVpc?: ExistingVpcProps;
+  readonly authMode: AuthMode;
+  readonly apiTokenHashes?: Readonly<Record<string, string>>;
+  readonly sandboxEgress: SandboxEgress;
+  readonly logRetention: logs.RetentionDays;
+  readonly alarmTopicArn?: string;
+  readonly automaticBackups: boolean;
+}
+
+/** Image used when `sandboxImage` is not given: lets `cdk synth` run from a fresh clone. */
+export const PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/node:22-slim';
+
+/** Reads one context value; `-c` values arrive as strings, `cdk.json` values as JSON. */
+export type ContextReader = (key: string) => unknown;
+
+function text(read: ContextReader, key: string): string | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new Error(`context "${key}" must be a string`);
+  }
+  return String(value);
+}
+
+function integer(read: ContextReader, key: string, fallback: number): number {
+  const raw = text(read, key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`context "${key}" must be a positive integer`);
+  return value;
+}
+
+function flag(read: ContextReader, key: string, fallback: boolean): boolean {
+  const raw = text(read, key);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`context "${key}" must be true or false`);
+  return raw === 'true';
+}
+
+function oneOf<T extends string>(read: ContextReader, key: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(read, key) ?? fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new Error(`context "${key}" must be one of ${allowed.join(', ')}`);
+  }
+  return raw as T;
+}
+
+function json(read: ContextReader, key: string): unknown {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new Error(`context "${key}" must be valid JSON`);
+  }
+}
+
+function profiles(read: ContextReader): { profiles: SandboxProfile[]; placeholderImage: boolean } {
+  const custom = json(read, 'profiles');
+  if (custom !== undefined) {
+    if (!Array.isArray(custom) || custom.length === 0)
+      throw new Error('context "profiles" must be a non-empty array');
+    return { profiles: custom as SandboxProfile[], placeholderImage: false };
+  }
+  const image = text(read, 'sandboxImage');
+  return {
+    profiles: [
+      {
+        name: text(read, 'sandboxProfile') ?? 'default',
+        image: image ?? PLACEHOLDER_IMAGE,
+        cpu: integer(read, 'sandboxCpu', 1024),
+        memoryMiB: integer(read, 'sandboxMemoryMiB', 2048),
+        port: integer(read, 'sandboxPort', 8080),
+      },
+    ],
+    placeholderImage: image === undefined,
+  };
+}
+
+function existingVpc(read: ContextReader): ExistingVpcProps | undefined {
+  const vpcId = text(read, 'vpcId');
+  const subnetIds = text(read, 'subnetIds');
+  if (vpcId === undefined && subnetIds === undefined) return undefined;
+  if (vpcId === undefined || subnetIds === undefined)
+    throw new Error('context "vpcId" and "subnetIds" go together');
+  return {
+    vpcId,
+    subnetIds: subnetIds
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    assignPublicIp: flag(read, 'assignPublicIp', true),
+  };
+}
+
+function retention(read: ContextReader): logs.RetentionDays {
+  const days = integer(read, 'logRetentionDays', 30);
+  if (!(Object.values(logs.RetentionDays) as number[]).includes(days)) {
+    throw new Error(
+      `context "logRetentionDays" must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...)`,
+    );
+  }
+  return days as logs.RetentionDays;
+}
+
+/** Parses and validates the app's context; throws with the key's name on a bad value. */
+export function readAppConfig(read: ContextReader): AppConfig {
+  const authMode = oneOf(read, 'authMode', ['iam', 'token'] as const, 'iam');
+  const tokens = json(read, 'apiTokenHashes');
+  const validTokens =
+    tokens === undefined ||
+    (typeof tokens === 'object' &&
+      tokens !== null &&
+      !Array.isArray(tokens) &&
+      Object.entries(tokens).every(
+        ([hash, tenant]) => /^[0-9a-f]{64}$/.test(hash) && typeof tenant === 'string',
+      ));
+  if (!validTokens) {
+    throw new Error(
+      'context "apiTokenHashes" must be a JSON object of sha256 hex (64 lowercase digits) -> tenant id',
+    );
+  }
+  const { profiles: sandboxProfiles, placeholderImage } = profiles(read);
+  return {
+    stackPrefix: text(read, 'stackPrefix') ?? 'AgentSandbox',
+    profiles: sandboxProfiles,
+    placeholderImage,
+    existingVpc: existingVpc(read),
+    authMode,
+    apiTokenHashes: tokens as Record<string, string> | undefined,
+    sandboxEgress: oneOf(read, 'sandboxEgress', ['all', 'https-only'] as const, 'all'),
+    logRetention: retention(read),
+    alarmTopicArn: text(read, 'alarmTopicArn'),
+    automaticBackups: flag(read, 'automaticBackups', true),
+  };
+}

@@ -1,0 +1,169 @@
+import { Arn, Aws, Validations } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
+import { VOLUME_NAMES } from '../../src/adapters/ecs/task-definition.js';
+import type { ChatFileSystem } from './chat-file-system.js';
+
+/** One kind of sandbox the API can start: an image and the resources and port it gets. */
+export interface SandboxProfile {
+  /** Profile name clients ask for, e.g. `default`. */
+  readonly name: string;
+  /** Image reference; an ECR URI in any account is pulled with a scoped execution-role grant. */
+  readonly image: string;
+  /** Fargate CPU units (256, 512, 1024, ...). */
+  readonly cpu: number;
+  /** Memory in MiB, valid for the chosen CPU. */
+  readonly memoryMiB: number;
+  /** Port the agent server in the sandbox listens on. */
+  readonly port: number;
+  /** @default 'sandbox' */
+  readonly containerName?: string;
+  /**
+   * Managed policies for a task role. Absent means no task role at all, so the sandbox gets no AWS
+   * credentials, which is the default and the safe choice for running untrusted agent code.
+   */
+  readonly taskRoleManagedPolicyArns?: readonly string[];
+}
+
+/** Where the read-only shared directories appear inside every sandbox. */
+export interface SharedMountPaths {
+  readonly dependencies: string;
+  readonly tools: string;
+}
+
+/** The ECS adapter's own defaults, so a base definition and a derived one agree when nothing is set. */
+export const DEFAULT_SHARED_MOUNT_PATHS: SharedMountPaths = {
+  dependencies: DEFAULT_MOUNT_PATHS.dependencies,
+  tools: DEFAULT_MOUNT_PATHS.tools,
+};
+
+export interface SandboxTaskDefinitionProps {
+  readonly profile: SandboxProfile;
+  readonly storage: ChatFileSystem;
+  readonly sharedMountPaths: SharedMountPaths;
+  readonly logRetention: logs.RetentionDays;
+}
+
+const ECR_IMAGE =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([^@]+))?(?:@(.+))?$/;
+
+/** An ECR image becomes a repository reference (so the execution role gets pull rights on it only). */
+function containerImage(scope: Construct, image: string): ecs.ContainerImage {
+  const match = ECR_IMAGE.exec(image);
+  if (!match) return ecs.ContainerImage.fromRegistry(image);
+  const [, account, region, repositoryName = '', tag, digest] = match;
+  const repository = ecr.Repository.fromRepositoryAttributes(scope, 'Repository', {
+    repositoryName,
+    repositoryArn: Arn.format({
+      partition: Aws.PARTITION,
+      service: 'ecr',
+      region,
+      account,
+      resource: 'repository',
+      resourceName: repositoryName,
+    }),
+  });
+  return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
+}
+
+/**
+ * The base task definition of one profile. The runtime derives each chat's own task definition from
+ * it, adding that chat's EFS volume; this base already mounts the shared dependencies and tools
+ * read-only over TLS through their access points. Runs on Fargate arm64 and logs to CloudWatch.
+ */
+export class SandboxTaskDefinition extends Construct {
+  readonly profileName: string;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly containerName: string;
+  readonly port: number;
+  /** Roles the runtime passes when it registers or runs derived task definitions. */
+  readonly passRoles: readonly iam.IRole[];
+
+  constructor(scope: Construct, id: string, props: SandboxTaskDefinitionProps) {
+    super(scope, id);
+    const { profile, storage } = props;
+    this.profileName = profile.name;
+    this.containerName = profile.containerName ?? 'sandbox';
+    this.port = profile.port;
+
+    const taskRole = profile.taskRoleManagedPolicyArns
+      ? new iam.Role(this, 'TaskRole', {
+          assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+          description: `Sandbox profile ${profile.name}`,
+          managedPolicies: profile.taskRoleManagedPolicyArns.map((arn, i) =>
+            iam.ManagedPolicy.fromManagedPolicyArn(this, `TaskPolicy${i}`, arn),
+          ),
+        })
+      : undefined;
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: profile.cpu,
+      memoryLimitMiB: profile.memoryMiB,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+      taskRole,
+    });
+    if (!taskRole) this.dropDefaultTaskRole();
+
+    // Volume names match the ECS adapter's, which keeps these mounts when it derives a chat's definition.
+    const shared = [
+      {
+        name: 'sandbox-dependencies',
+        accessPoint: storage.dependenciesAccessPoint,
+        path: props.sharedMountPaths.dependencies,
+      },
+      { name: VOLUME_NAMES.tools, accessPoint: storage.toolsAccessPoint, path: props.sharedMountPaths.tools },
+    ];
+    for (const volume of shared) {
+      this.taskDefinition.addVolume({
+        name: volume.name,
+        efsVolumeConfiguration: {
+          fileSystemId: storage.fileSystem.fileSystemId,
+          transitEncryption: 'ENABLED',
+          authorizationConfig: { accessPointId: volume.accessPoint.accessPointId, iam: 'DISABLED' },
+        },
+      });
+    }
+
+    const container = this.taskDefinition.addContainer('Sandbox', {
+      containerName: this.containerName,
+      image: containerImage(this, profile.image),
+      essential: true,
+      portMappings: [{ containerPort: profile.port, protocol: ecs.Protocol.TCP }],
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: profile.name,
+        logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),
+      }),
+    });
+    container.addMountPoints(
+      ...shared.map((volume) => ({ sourceVolume: volume.name, containerPath: volume.path, readOnly: true })),
+    );
+
+    const executionRole = this.taskDefinition.obtainExecutionRole();
+    this.passRoles = taskRole ? [executionRole, taskRole] : [executionRole];
+
+    Validations.of(executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecr:GetAuthorizationToken supports no resource-level permissions; image layer reads are scoped to ' +
+        'the profile’s repository.',
+    });
+  }
+
+  /**
+   * CDK always creates a task role; a sandbox without one must not carry it, so that code inside the
+   * sandbox cannot obtain AWS credentials from the task metadata endpoint.
+   */
+  private dropDefaultTaskRole(): void {
+    this.taskDefinition.node.tryRemoveChild('TaskRole');
+    (this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition).addPropertyDeletionOverride(
+      'TaskRoleArn',
+    );
+  }
+}

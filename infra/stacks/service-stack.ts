@@ -1,0 +1,189 @@
+import * as path from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ENV } from '../../src/config/env-names.js';
+import { configBinding, sandboxRuntimeBinding, sessionTableBinding } from '../constructs/bindings.js';
+import type { ChatFileSystem } from '../constructs/chat-file-system.js';
+import { type AuthMode, ControlPlaneApi } from '../constructs/control-plane-api.js';
+import { ControlPlaneMonitoring, METRICS_NAMESPACE } from '../constructs/control-plane-monitoring.js';
+import { ControlPlaneTriggers } from '../constructs/control-plane-triggers.js';
+import { SandboxCluster, type SandboxEgress } from '../constructs/sandbox-cluster.js';
+import { SandboxFunction } from '../constructs/sandbox-function.js';
+import type { SandboxNetwork } from '../constructs/sandbox-network.js';
+import type { SandboxProfile } from '../constructs/sandbox-task-definition.js';
+
+/** Lifecycle settings passed to the functions; unset ones keep the functions' own defaults. */
+export interface LifecycleSettings {
+  readonly minIdleTimeoutSeconds?: number;
+  readonly defaultIdleTimeoutSeconds?: number;
+  readonly defaultMaxLifetimeSeconds?: number;
+  readonly volumeRetireAfterDays?: number;
+  readonly launchLeaseSeconds?: number;
+  readonly provisioningTimeoutSeconds?: number;
+}
+
+export interface ServiceStackProps extends StackProps {
+  readonly network: SandboxNetwork;
+  readonly table: dynamodb.ITable;
+  readonly storage: ChatFileSystem;
+  readonly profiles: readonly SandboxProfile[];
+  /** @default 'iam' */
+  readonly authMode?: AuthMode;
+  /** Token mode only: sha256 hex of each bearer token -> tenant id. */
+  readonly apiTokenHashes?: Readonly<Record<string, string>>;
+  /** Repository root: holds `functions/` and `package-lock.json`. */
+  readonly projectRoot: string;
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default 'all' */
+  readonly sandboxEgress?: SandboxEgress;
+  readonly alarmTopicArn?: string;
+  /** Prefix of the per-chat task-definition families. @default `<stack name>-chat` */
+  readonly taskFamilyPrefix?: string;
+  readonly lifecycle?: LifecycleSettings;
+  /** Test-only: build the functions from inline code instead of `functions/*.ts` (see SandboxFunction). */
+  readonly inlineFunctionCode?: boolean;
+}
+
+const LIFECYCLE_ENV: Record<keyof LifecycleSettings, string> = {
+  minIdleTimeoutSeconds: ENV.minIdleTimeoutSeconds,
+  defaultIdleTimeoutSeconds: ENV.defaultIdleTimeoutSeconds,
+  defaultMaxLifetimeSeconds: ENV.defaultMaxLifetimeSeconds,
+  volumeRetireAfterDays: ENV.volumeRetireAfterDays,
+  launchLeaseSeconds: ENV.launchLeaseSeconds,
+  provisioningTimeoutSeconds: ENV.provisioningTimeoutSeconds,
+};
+
+/**
+ * The stateless part of the control plane: the sandbox cluster and its task definitions, the HTTP API,
+ * the three functions, their triggers and the alarms and dashboard. Safe to destroy and redeploy.
+ */
+export class ServiceStack extends Stack {
+  readonly sandboxes: SandboxCluster;
+  readonly api: ControlPlaneApi;
+  readonly functions: {
+    readonly api: SandboxFunction;
+    readonly taskEvents: SandboxFunction;
+    readonly reconciler: SandboxFunction;
+  };
+  readonly triggers: ControlPlaneTriggers;
+  readonly monitoring: ControlPlaneMonitoring;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const authMode = props.authMode ?? 'iam';
+
+    this.sandboxes = new SandboxCluster(this, 'Sandboxes', {
+      vpc: props.network.vpc,
+      storage: props.storage,
+      profiles: props.profiles,
+      logRetention,
+      egress: props.sandboxEgress,
+    });
+
+    const fn = (id: string, file: string, description: string, timeout: Duration) =>
+      new SandboxFunction(this, id, {
+        entry: path.join(props.projectRoot, 'functions', file),
+        projectRoot: props.projectRoot,
+        description,
+        timeout,
+        logRetention,
+        inlineCode: props.inlineFunctionCode,
+      });
+    this.functions = {
+      // API Gateway gives up after 30 s, so the api function must answer before that.
+      api: fn('ApiFunction', 'api.ts', 'Sandbox control plane HTTP API', Duration.seconds(29)),
+      taskEvents: fn(
+        'TaskEventsFunction',
+        'task-events.ts',
+        'Applies ECS task state changes',
+        Duration.seconds(30),
+      ),
+      // Shorter than the one-minute schedule, so runs end before the next one starts.
+      reconciler: fn(
+        'ReconcilerFunction',
+        'reconciler.ts',
+        'Reconciles sandbox sessions',
+        Duration.seconds(55),
+      ),
+    };
+
+    const runtime = (access: 'manage' | 'stop') =>
+      sandboxRuntimeBinding({
+        sandboxes: this.sandboxes,
+        storage: props.storage,
+        subnets: props.network.selectedSubnets,
+        assignPublicIp: props.network.assignPublicIp,
+        taskFamilyPrefix: props.taskFamilyPrefix ?? `${this.stackName}-chat`,
+        access,
+      });
+    const table = sessionTableBinding(props.table);
+    const lifecycle = configBinding(
+      Object.fromEntries(
+        Object.entries(props.lifecycle ?? {}).map(([key, value]) => [
+          LIFECYCLE_ENV[key as keyof LifecycleSettings],
+          String(value),
+        ]),
+      ),
+    );
+    const observability = configBinding({ POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE });
+    this.functions.api.bind(
+      table,
+      runtime('manage'),
+      lifecycle,
+      observability,
+      configBinding(authEnvironment(authMode, props)),
+    );
+    this.functions.reconciler.bind(table, runtime('manage'), lifecycle, observability);
+    this.functions.taskEvents.bind(table, runtime('stop'), lifecycle, observability);
+
+    this.api = new ControlPlaneApi(this, 'Api', {
+      handler: this.functions.api.function,
+      authMode,
+      logRetention,
+    });
+    this.triggers = new ControlPlaneTriggers(this, 'Triggers', {
+      cluster: this.sandboxes.cluster,
+      taskEvents: this.functions.taskEvents.function,
+      reconciler: this.functions.reconciler.function,
+    });
+    this.monitoring = new ControlPlaneMonitoring(this, 'Monitoring', {
+      httpApi: this.api.httpApi,
+      functions: {
+        api: this.functions.api.function,
+        taskEvents: this.functions.taskEvents.function,
+        reconciler: this.functions.reconciler.function,
+      },
+      reconcilerLogs: this.functions.reconciler.logGroup,
+      deadLetterQueue: this.triggers.deadLetterQueue,
+      table: props.table,
+      cluster: this.sandboxes.cluster,
+      alarmTopicArn: props.alarmTopicArn,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the control plane API' });
+    new CfnOutput(this, 'InvokePolicyArn', {
+      value: this.api.invokePolicy.managedPolicyArn,
+      description: 'Attach to the IAM roles of hosted agents (IAM auth mode)',
+    });
+    new CfnOutput(this, 'ClientsSecurityGroupId', {
+      value: this.sandboxes.clientsSecurityGroup.securityGroupId,
+      description: 'Attach to whatever calls sandbox endpoints; only it reaches the agent port',
+      exportName: `${this.stackName}-ClientsSecurityGroupId`,
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+  }
+}
+
+/** Auth settings of the api function; token mode requires at least one token hash. */
+function authEnvironment(authMode: AuthMode, props: ServiceStackProps): Record<string, string> {
+  if (authMode === 'iam') return { [ENV.authMode]: 'iam' };
+  const hashes = props.apiTokenHashes ?? {};
+  if (Object.keys(hashes).length === 0) {
+    throw new Error('authMode "token" needs apiTokenHashes (sha256 hex of each token -> tenant id)');
+  }
+  return { [ENV.authMode]: 'token', [ENV.apiTokens]: JSON.stringify(hashes) };
+}

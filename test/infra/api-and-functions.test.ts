@@ -1,0 +1,184 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, it } from 'vitest';
+import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
+import { ENV } from '../../src/config/env-names.js';
+import { synthApp } from './synth.js';
+import {
+  API_FUNCTION,
+  RECONCILER_FUNCTION,
+  SANDBOX_SG,
+  TASK_EVENTS_FUNCTION,
+  TOKEN_HASH,
+  templateQueries,
+} from './template-queries.js';
+
+const { serviceTemplate: template } = synthApp({
+  sandboxImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandbox:1.2.3',
+});
+const { functionId, securityGroupId, clusterId } = templateQueries(template);
+
+describe('HTTP API', () => {
+  it('sends every route to the api function and requires IAM (SigV4) authorization by default', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'ANY /{proxy+}',
+      AuthorizationType: 'AWS_IAM',
+    });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: { 'Fn::GetAtt': [functionId(API_FUNCTION), 'Arn'] },
+    });
+  });
+
+  it('leaves only the health check unauthenticated, as the API contract says', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /v1/health',
+      AuthorizationType: 'NONE',
+    });
+  });
+
+  it('lets requests through to the function in token mode, where the function checks the token', () => {
+    const { serviceTemplate } = synthApp({
+      authMode: 'token',
+      apiTokenHashes: JSON.stringify({ [TOKEN_HASH]: 'tenant-a' }),
+    });
+    serviceTemplate.hasResourceProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'NONE' });
+    serviceTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.authMode]: 'token',
+          [ENV.apiTokens]: `{"${TOKEN_HASH}":"tenant-a"}`,
+        }),
+      },
+    });
+  });
+
+  it('writes JSON access logs with the caller identity, and throttles', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApiAccessLogs'), 'Arn'] },
+        Format: Match.serializedJson(
+          Match.objectLike({
+            requestId: '$context.requestId',
+            status: '$context.status',
+            userArn: '$context.identity.userArn',
+          }),
+        ),
+      },
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('provides a managed policy that allows invoking this API only', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'execute-api:Invoke',
+            Resource: {
+              'Fn::Join': [
+                '',
+                Match.arrayWith([{ Ref: Match.stringLikeRegexp('ApiHttpApi') }, '/$default/*/*']),
+              ],
+            },
+          },
+        ],
+      },
+    });
+    template.hasOutput('ApiUrl', Match.anyValue());
+  });
+});
+
+describe('functions', () => {
+  it.each([API_FUNCTION, TASK_EVENTS_FUNCTION, RECONCILER_FUNCTION])(
+    '%s runs Node.js 22 on arm64 with active tracing, its own log group and source maps',
+    (description) => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: description,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('FunctionLogs') } },
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+      });
+    },
+  );
+
+  it('gives every function the table and runtime settings under the names the code reads', () => {
+    for (const description of [API_FUNCTION, TASK_EVENTS_FUNCTION, RECONCILER_FUNCTION]) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: description,
+        Environment: {
+          Variables: Match.objectLike({
+            [ENV.tableName]: { 'Fn::ImportValue': Match.stringLikeRegexp('SessionTable') },
+            [ENV.clusterArn]: { 'Fn::GetAtt': [clusterId(), 'Arn'] },
+            [ENV.subnetIds]: { 'Fn::Join': [',', [Match.anyValue(), Match.anyValue()]] },
+            [ENV.securityGroupIds]: { 'Fn::GetAtt': [securityGroupId(SANDBOX_SG), 'GroupId'] },
+            [ENV.assignPublicIp]: 'ENABLED',
+            [ENV.fileSystemId]: { 'Fn::ImportValue': Match.stringLikeRegexp('ChatFileSystem') },
+            [ENV.dependenciesAccessPointId]: {
+              'Fn::ImportValue': Match.stringLikeRegexp('DependenciesAccessPoint'),
+            },
+            [ENV.toolsAccessPointId]: { 'Fn::ImportValue': Match.stringLikeRegexp('ToolsAccessPoint') },
+            [ENV.taskFamilyPrefix]: 'Test-Service-chat',
+            [ENV.dependenciesMountPath]: DEFAULT_MOUNT_PATHS.dependencies,
+            [ENV.toolsMountPath]: DEFAULT_MOUNT_PATHS.tools,
+            [ENV.chatUid]: '1000',
+            [ENV.chatGid]: '1000',
+            POWERTOOLS_METRICS_NAMESPACE: 'AgentSandbox',
+          }),
+        },
+      });
+    }
+  });
+
+  it('describes each profile in SANDBOX_PROFILES with its base task definition, container and port', () => {
+    const taskDefinition = Object.keys(template.findResources('AWS::ECS::TaskDefinition'))[0]!;
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: API_FUNCTION,
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.profiles]: {
+            'Fn::Join': [
+              '',
+              [
+                '{"default":{"taskDefinitionArn":"',
+                { Ref: taskDefinition },
+                '","containerName":"sandbox","port":8080}}',
+              ],
+            ],
+          },
+          [ENV.authMode]: 'iam',
+        }),
+      },
+    });
+  });
+
+  it('answers API calls within API Gateway’s 30 s limit and ends a reconcile run within its minute', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: API_FUNCTION, Timeout: 29 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: RECONCILER_FUNCTION,
+      Timeout: 55,
+    });
+  });
+
+  it('uses the subnets and public-IP setting of an imported VPC', () => {
+    const { serviceTemplate } = synthApp({
+      vpcId: 'vpc-0abc1234def567890',
+      subnetIds: 'subnet-0aaa1111bbbb22223,subnet-0bbb3333cccc44445',
+      assignPublicIp: 'false',
+    });
+    serviceTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.subnetIds]: 'subnet-0aaa1111bbbb22223,subnet-0bbb3333cccc44445',
+          [ENV.assignPublicIp]: 'DISABLED',
+        }),
+      },
+    });
+  });
+});

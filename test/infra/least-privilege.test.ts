@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { synthApp } from './synth.js';
+
+const { serviceTemplate: template } = synthApp();
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}
+type Resource = { Properties: Record<string, unknown> };
+
+const API = 'Sandbox control plane HTTP API';
+const TASK_EVENTS = 'Applies ECS task state changes';
+const RECONCILER = 'Reconciles sandbox sessions';
+
+/** Every statement of the inline policies attached to the role of the function with this description. */
+function statementsOf(description: string): Statement[] {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
+  const fn = functions.find((f) => f.Properties.Description === description);
+  if (!fn) throw new Error(`no function described as ${description}`);
+  const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+  return policies
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const bySid = (statements: Statement[], sid: string) => {
+  const found = statements.filter((s) => s.Sid === sid);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const clusterArn = () => ({
+  'Fn::GetAtt': [Object.keys(template.findResources('AWS::ECS::Cluster'))[0]!, 'Arn'],
+});
+const onCluster = () => ({ ArnEquals: { 'ecs:cluster': clusterArn() } });
+const arn = (suffix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, suffix]] });
+
+describe.each([API, RECONCILER])('the %s function', (description) => {
+  const statements = statementsOf(description);
+
+  it('has exactly the expected statements and nothing else', () => {
+    expect(statements.map((s) => s.Sid ?? actions(s).join(',')).sort()).toEqual(
+      [
+        'CreateChatAccessPoints',
+        'DeleteChatAccessPoints',
+        'DeleteChatTaskDefinitions',
+        'DescribeAndStopClusterTasks',
+        'DescribeChatAccessPoints',
+        'ListClusterTasks',
+        'ManageTaskDefinitions',
+        'PassSandboxRoles',
+        'RunChatTasksInCluster',
+        'SessionTableItems',
+        'TagAccessPointsOnCreate',
+        'TagOnCreate',
+        'logs:CreateLogStream,logs:PutLogEvents',
+        'sqs:SendMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl',
+        'xray:PutTraceSegments,xray:PutTelemetryRecords',
+      ]
+        .filter((sid) => description === RECONCILER || !sid.startsWith('sqs:'))
+        .sort(),
+    );
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+  });
+
+  it('runs tasks only from the per-chat families of this stack, and only in this cluster', () => {
+    expect(bySid(statements, 'RunChatTasksInCluster')).toMatchObject({
+      Action: 'ecs:RunTask',
+      Resource: arn(':ecs:us-east-1:123456789012:task-definition/Test-Service-chat-*'),
+      Condition: onCluster(),
+    });
+  });
+
+  it('describes, stops and lists tasks of this cluster only', () => {
+    expect(bySid(statements, 'DescribeAndStopClusterTasks')).toMatchObject({
+      Action: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      Condition: onCluster(),
+    });
+    expect(bySid(statements, 'ListClusterTasks')).toMatchObject({
+      Action: 'ecs:ListTasks',
+      Resource: '*',
+      Condition: onCluster(),
+    });
+  });
+
+  it('deletes only per-chat task definitions, and tags only while creating tasks and definitions', () => {
+    expect(bySid(statements, 'DeleteChatTaskDefinitions').Resource).toEqual(
+      arn(':ecs:us-east-1:123456789012:task-definition/Test-Service-chat-*'),
+    );
+    expect(bySid(statements, 'TagOnCreate')).toMatchObject({
+      Action: 'ecs:TagResource',
+      Condition: { StringEquals: { 'ecs:CreateAction': ['RunTask', 'RegisterTaskDefinition'] } },
+    });
+  });
+
+  it('uses a * resource only for the task-definition APIs that support no resource-level permissions', () => {
+    const unscoped = statements.filter((s) => s.Resource === '*' && s.Condition === undefined);
+    expect(unscoped.flatMap(actions).sort()).toEqual([
+      'ecs:DeregisterTaskDefinition',
+      'ecs:DescribeTaskDefinition',
+      'ecs:RegisterTaskDefinition',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
+  it('passes only the sandbox profiles’ roles, and only to ECS tasks', () => {
+    const passRole = bySid(statements, 'PassSandboxRoles');
+    expect(passRole.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+    });
+    const executionRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
+      id.includes('ExecutionRole'),
+    );
+    expect(passRole.Resource).toEqual({ 'Fn::GetAtt': [executionRole, 'Arn'] });
+  });
+
+  it('creates and describes access points only on the chat file system, and deletes only chat access points', () => {
+    const fileSystemArn = { 'Fn::ImportValue': expect.stringMatching(/ChatFileSystemArn/) };
+    expect(bySid(statements, 'CreateChatAccessPoints')).toMatchObject({
+      Action: 'elasticfilesystem:CreateAccessPoint',
+      Resource: fileSystemArn,
+      Condition: { Null: { 'aws:RequestTag/sandbox:chat-id': 'false' } },
+    });
+    expect(bySid(statements, 'DescribeChatAccessPoints').Resource).toEqual([
+      fileSystemArn,
+      arn(':elasticfilesystem:us-east-1:123456789012:access-point/*'),
+    ]);
+    expect(bySid(statements, 'DeleteChatAccessPoints')).toMatchObject({
+      Resource: arn(':elasticfilesystem:us-east-1:123456789012:access-point/*'),
+      Condition: { Null: { 'aws:ResourceTag/sandbox:chat-id': 'false' } },
+    });
+    expect(bySid(statements, 'TagAccessPointsOnCreate').Condition).toEqual({
+      StringEquals: { 'elasticfilesystem:CreateAction': 'CreateAccessPoint' },
+    });
+  });
+
+  it('reads and writes items of the session table and its two indexes, without Scan', () => {
+    const table = bySid(statements, 'SessionTableItems');
+    expect(actions(table)).not.toContain('dynamodb:Scan');
+    expect(actions(table)).toEqual(
+      expect.arrayContaining([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+      ]),
+    );
+    const tableArn = { 'Fn::ImportValue': expect.stringMatching(/SessionTableArn/) };
+    expect(table.Resource).toEqual([
+      tableArn,
+      { 'Fn::Join': ['', [tableArn, '/index/due']] },
+      { 'Fn::Join': ['', [tableArn, '/index/byTenant']] },
+    ]);
+  });
+});
+
+describe('the task-events function', () => {
+  const statements = statementsOf(TASK_EVENTS);
+
+  it('can only use the table and describe or stop tasks of this cluster', () => {
+    const ecs = statements.filter((s) => actions(s).some((a) => a.startsWith('ecs:')));
+    expect(ecs).toEqual([
+      expect.objectContaining({ Action: ['ecs:DescribeTasks', 'ecs:StopTask'], Condition: onCluster() }),
+    ]);
+    const all = statements.flatMap(actions);
+    for (const forbidden of [
+      'ecs:RunTask',
+      'iam:PassRole',
+      'ecs:RegisterTaskDefinition',
+      'elasticfilesystem:CreateAccessPoint',
+    ]) {
+      expect(all).not.toContain(forbidden);
+    }
+    expect(statements.some((s) => s.Sid === 'SessionTableItems')).toBe(true);
+  });
+});
+
+describe('the scheduler', () => {
+  it('may invoke only the reconciler function and write to the dead-letter queue', () => {
+    const roles = Object.entries(template.findResources('AWS::IAM::Role')) as [string, Resource][];
+    const [schedulerRole] =
+      roles.find(([, r]) => JSON.stringify(r.Properties).includes('scheduler.amazonaws.com')) ?? [];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+    const statements = policies
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: schedulerRole }]))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    expect(statements.flatMap(actions).sort()).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
+    const reconciler = (
+      Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][]
+    ).find(([, f]) => f.Properties.Description === RECONCILER)?.[0];
+    expect(JSON.stringify(statements)).toContain(reconciler);
+  });
+});

@@ -1,0 +1,183 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
+import { VOLUME_NAMES } from '../../src/adapters/ecs/task-definition.js';
+import { synthApp } from './synth.js';
+import { CLIENTS_SG, type Resource, SANDBOX_SG, templateQueries } from './template-queries.js';
+
+const { serviceTemplate: template } = synthApp({
+  sandboxImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandbox:1.2.3',
+});
+const { resources, securityGroupId } = templateQueries(template);
+
+describe('sandbox cluster', () => {
+  it('has Container Insights enabled', () => {
+    template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+    });
+  });
+
+  it('has a base task definition for the profile: image, cpu, memory, port, arm64 Fargate', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '1024',
+      Memory: '2048',
+      NetworkMode: 'awsvpc',
+      RequiresCompatibilities: ['FARGATE'],
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      ContainerDefinitions: [
+        Match.objectLike({
+          Name: 'sandbox',
+          Essential: true,
+          Image: {
+            'Fn::Join': [
+              '',
+              ['123456789012.dkr.ecr.us-east-1.', { Ref: 'AWS::URLSuffix' }, '/sandbox:1.2.3'],
+            ],
+          },
+          PortMappings: [{ ContainerPort: 8080, Protocol: 'tcp' }],
+        }),
+      ],
+    });
+  });
+
+  it('gives the sandbox no task role, so code inside it gets no AWS credentials', () => {
+    const [[, taskDefinition]] = resources('AWS::ECS::TaskDefinition') as [[string, Resource]];
+    expect(taskDefinition.Properties.TaskRoleArn).toBeUndefined();
+    const taskRoles = resources('AWS::IAM::Role').filter(([id]) => id.includes('TaskRole'));
+    expect(taskRoles).toEqual([]);
+  });
+
+  it('creates a task role only for a profile that asks for one', () => {
+    const profiles = JSON.stringify([
+      {
+        name: 'aws',
+        image: 'example/agent:1',
+        cpu: 512,
+        memoryMiB: 1024,
+        port: 9000,
+        taskRoleManagedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+      },
+    ]);
+    const { serviceTemplate } = synthApp({ profiles });
+    serviceTemplate.hasResourceProperties('AWS::ECS::TaskDefinition', { TaskRoleArn: Match.anyValue() });
+    serviceTemplate.hasResourceProperties('AWS::IAM::Role', {
+      ManagedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })],
+      }),
+    });
+  });
+
+  it('logs the sandbox to CloudWatch with bounded retention', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          LogConfiguration: {
+            LogDriver: 'awslogs',
+            Options: Match.objectLike({
+              'awslogs-group': { Ref: Match.stringLikeRegexp('ProfiledefaultLogs') },
+            }),
+          },
+        }),
+      ],
+    });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('mounts shared dependencies and tools read-only, over TLS, through their access points', () => {
+    const volume = (name: string, accessPointExport: RegExp) => ({
+      Name: name,
+      EFSVolumeConfiguration: {
+        FilesystemId: { 'Fn::ImportValue': Match.stringLikeRegexp('ChatFileSystem') },
+        TransitEncryption: 'ENABLED',
+        AuthorizationConfig: {
+          AccessPointId: { 'Fn::ImportValue': Match.stringLikeRegexp(accessPointExport.source) },
+          IAM: 'DISABLED',
+        },
+      },
+    });
+    // Same volume names and paths as the ECS adapter, which then keeps these mounts in every chat's definition.
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Volumes: [
+        volume(VOLUME_NAMES.dependencies, /DependenciesAccessPoint/),
+        volume(VOLUME_NAMES.tools, /ToolsAccessPoint/),
+      ],
+      ContainerDefinitions: [
+        Match.objectLike({
+          MountPoints: [
+            {
+              SourceVolume: VOLUME_NAMES.dependencies,
+              ContainerPath: DEFAULT_MOUNT_PATHS.dependencies,
+              ReadOnly: true,
+            },
+            { SourceVolume: VOLUME_NAMES.tools, ContainerPath: DEFAULT_MOUNT_PATHS.tools, ReadOnly: true },
+          ],
+        }),
+      ],
+    });
+  });
+});
+
+describe('security groups', () => {
+  it('lets only the clients group reach the agent port of the sandboxes', () => {
+    const ingress = resources('AWS::EC2::SecurityGroupIngress').filter(
+      ([, r]) =>
+        JSON.stringify(r.Properties.GroupId) ===
+        JSON.stringify({ 'Fn::GetAtt': [securityGroupId(SANDBOX_SG), 'GroupId'] }),
+    );
+    expect(ingress.map(([, r]) => r.Properties)).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 8080,
+        ToPort: 8080,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [securityGroupId(CLIENTS_SG), 'GroupId'] },
+      }),
+    ]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: SANDBOX_SG,
+      SecurityGroupIngress: Match.absent(),
+    });
+  });
+
+  it('lets clients send only to the agent port of the sandboxes', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [securityGroupId(CLIENTS_SG), 'GroupId'] },
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [securityGroupId(SANDBOX_SG), 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: 8080,
+      ToPort: 8080,
+    });
+  });
+
+  it('opens NFS on the file system mount targets to the sandbox group only', () => {
+    const nfs = resources('AWS::EC2::SecurityGroupIngress').filter(([, r]) => r.Properties.FromPort === 2049);
+    expect(nfs.map(([, r]) => r.Properties)).toEqual([
+      {
+        Description: 'NFS from sandboxes to the chat file system',
+        IpProtocol: 'tcp',
+        FromPort: 2049,
+        ToPort: 2049,
+        GroupId: { 'Fn::ImportValue': expect.stringMatching(/MountTargetSecurityGroup/) },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [securityGroupId(SANDBOX_SG), 'GroupId'] },
+      },
+    ]);
+  });
+
+  it('exports the clients group for the agents’ stacks', () => {
+    template.hasOutput('ClientsSecurityGroupId', {
+      Value: { 'Fn::GetAtt': [securityGroupId(CLIENTS_SG), 'GroupId'] },
+      Export: { Name: 'Test-Service-ClientsSecurityGroupId' },
+    });
+  });
+
+  it('limits sandbox egress to HTTPS when asked', () => {
+    const { serviceTemplate } = synthApp({ sandboxEgress: 'https-only' });
+    serviceTemplate.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: SANDBOX_SG,
+      SecurityGroupEgress: [
+        { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() },
+      ],
+    });
+    serviceTemplate.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 2049, ToPort: 2049 });
+  });
+});

@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { readAppConfig } from '../../infra/bin/app-config.js';
+import { ServiceStack } from '../../infra/stacks/service-stack.js';
+import { StatefulStack } from '../../infra/stacks/stateful-stack.js';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ENTRIES = ['api.ts', 'task-events.ts', 'reconciler.ts'].map((f) =>
+  path.join(PROJECT_ROOT, 'functions', f),
+);
+
+/** True once every Lambda entry file exists; before that the functions are built from inline code. */
+export const ENTRIES_EXIST = ENTRIES.every((entry) => existsSync(entry));
+
+export interface SynthResult {
+  readonly app: App;
+  readonly stateful: StatefulStack;
+  readonly service: ServiceStack;
+  readonly statefulTemplate: Template;
+  readonly serviceTemplate: Template;
+}
+
+/**
+ * Builds the whole app offline, the way `infra/bin/app.ts` does, from a context map. Bundling is skipped
+ * (`aws:cdk:bundling-stacks: []`, the CDK's own switch), so no esbuild run happens and tests stay fast.
+ */
+export function synthApp(context: Record<string, unknown> = {}): SynthResult {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const config = readAppConfig((key) => app.node.tryGetContext(key));
+  const env = { account: '123456789012', region: 'us-east-1' };
+  const stateful = new StatefulStack(app, 'Test-Stateful', {
+    env,
+    existingVpc: config.existingVpc,
+    automaticBackups: config.automaticBackups,
+  });
+  const service = new ServiceStack(app, 'Test-Service', {
+    env,
+    network: stateful.network,
+    table: stateful.sessions.table,
+    storage: stateful.storage,
+    profiles: config.profiles,
+    authMode: config.authMode,
+    apiTokenHashes: config.apiTokenHashes,
+    projectRoot: PROJECT_ROOT,
+    logRetention: config.logRetention,
+    sandboxEgress: config.sandboxEgress,
+    alarmTopicArn: config.alarmTopicArn,
+    inlineFunctionCode: !ENTRIES_EXIST,
+  });
+  // Templates are built on first use, so a caller can still add validation plugins before synthesis.
+  let templates: { stateful: Template; service: Template } | undefined;
+  const synthesized = () => {
+    templates ??= { stateful: Template.fromStack(stateful), service: Template.fromStack(service) };
+    return templates;
+  };
+  return {
+    app,
+    stateful,
+    service,
+    get statefulTemplate() {
+      return synthesized().stateful;
+    },
+    get serviceTemplate() {
+      return synthesized().service;
+    },
+  };
+}
