@@ -48,7 +48,8 @@ export class ControlPlaneTriggers extends Construct {
       eventPattern: {
         source: ['aws.ecs'],
         detailType: ['ECS Task State Change'],
-        detail: { clusterArn: [props.cluster.clusterArn] },
+        // Core acts only on RUNNING and STOPPED; the intermediate statuses would only cost invocations.
+        detail: { clusterArn: [props.cluster.clusterArn], lastStatus: ['RUNNING', 'STOPPED'] },
       },
       targets: [
         new targets.LambdaFunction(props.taskEvents, {

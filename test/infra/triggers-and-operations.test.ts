@@ -19,7 +19,7 @@ describe('triggers', () => {
       EventPattern: {
         source: ['aws.ecs'],
         'detail-type': ['ECS Task State Change'],
-        detail: { clusterArn: [{ 'Fn::GetAtt': [clusterId(), 'Arn'] }] },
+        detail: { clusterArn: [{ 'Fn::GetAtt': [clusterId(), 'Arn'] }], lastStatus: ['RUNNING', 'STOPPED'] },
       },
       Targets: [
         Match.objectLike({
