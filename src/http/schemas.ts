@@ -19,6 +19,11 @@ export const ChatParams = z.object({
 });
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
+/**
+ * ECS accepts at most 8192 characters of container overrides (JSON) per RunTask; with the variables
+ * the control plane adds and the JSON around each one, 6144 characters of names and values always fit.
+ */
+const MAX_ENV_CHARS = 6144;
 const RESERVED_ENV = new Set([
   'AGENT_ID',
   'CHAT_ID',
@@ -33,6 +38,12 @@ const isReservedEnv = (name: string) => RESERVED_ENV.has(name) || /^(AWS|ECS)_/.
 const Env = z
   .record(z.string().regex(ENV_NAME, 'env names match ^[A-Z_][A-Z0-9_]{0,127}$'), z.string().max(4096))
   .refine((env) => Object.keys(env).length <= 50, 'at most 50 variables')
+  .refine(
+    (env) =>
+      Object.entries(env).reduce((total, [name, value]) => total + name.length + value.length, 0) <=
+      MAX_ENV_CHARS,
+    `names and values together at most ${MAX_ENV_CHARS} characters`,
+  )
   .superRefine((env, ctx) => {
     for (const name of Object.keys(env).filter(isReservedEnv)) {
       ctx.addIssue({ code: 'custom', path: [name], message: `'${name}' is reserved` });

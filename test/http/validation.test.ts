@@ -33,6 +33,11 @@ describe('request validation', () => {
     ],
     ['too long an env value', { agentId: 'a1', env: { V: 'x'.repeat(4097) } }, 'env.V'],
     [
+      'an env over 6144 characters in all',
+      { agentId: 'a1', env: { A: 'x'.repeat(4000), B: 'x'.repeat(2144) } },
+      'env',
+    ],
+    [
       'too many metadata entries',
       { agentId: 'a1', metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) },
       'metadata',
