@@ -80,7 +80,7 @@ function taskOf(item: Item): LiveTask {
 interface PassCost {
   readonly ms: number;
   readonly examined: number;
-  /** Items the pass's Queries read (ScannedCount) plus one per GetItem. */
+  /** Items the pass's Queries and batch reads read (ScannedCount, BatchGetItem items) plus one per GetItem. */
   readonly itemsRead: number;
   readonly queries: number;
   readonly getItems: number;

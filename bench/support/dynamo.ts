@@ -17,9 +17,9 @@ export async function createBenchTable(client: DynamoDBClient, purpose: string):
 export interface CallCounter {
   /** Command names in the order they were sent (document-client commands report their base name). */
   readonly names: string[];
-  /** Sum of `Count` over Query and Scan responses: items returned. */
+  /** Sum of `Count` over Query and Scan responses, plus BatchGetItem's items: items returned. */
   itemsReturned: number;
-  /** Sum of `ScannedCount` over Query and Scan responses: items read before any filter. */
+  /** Sum of `ScannedCount` over Query and Scan responses, plus BatchGetItem's items: items read. */
   itemsScanned: number;
   reset(): void;
   /** Command names with how often each was sent, e.g. `UpdateItem×1, PutItem×1`. */
@@ -50,9 +50,18 @@ export function countCalls(client: DynamoDBClient): CallCounter {
     (next, context) => async (args) => {
       counter.names.push(String(context.commandName).replace(/Command$/, ''));
       const result = await next(args);
-      const output = result.output as { Count?: unknown; ScannedCount?: unknown };
+      const output = result.output as { Count?: unknown; ScannedCount?: unknown; Responses?: unknown };
       if (typeof output.Count === 'number') counter.itemsReturned += output.Count;
       if (typeof output.ScannedCount === 'number') counter.itemsScanned += output.ScannedCount;
+      if (output.Responses && typeof output.Responses === 'object') {
+        // BatchGetItem reads exactly the items it returns.
+        const items = Object.values(output.Responses as Record<string, unknown[]>).reduce(
+          (sum, list) => sum + list.length,
+          0,
+        );
+        counter.itemsReturned += items;
+        counter.itemsScanned += items;
+      }
       return result;
     },
     { step: 'initialize', name: 'benchCountCalls' },

@@ -61,6 +61,8 @@ export interface ListQuery {
  */
 export interface SessionStore {
   get(key: ChatKey): Promise<Session | null>;
+  /** Strongly consistent reads of many chats' items, in batches; answers them in the order asked. */
+  getMany(keys: readonly ChatKey[]): Promise<(Session | null)[]>;
   /**
    * The reuse path, one write: pushes `expiresAt` out if the chat's session is live, unexpired,
    * for the same agent and profile, and `expiresAt` stays within `maxExpiresAt`.

@@ -225,25 +225,46 @@ async function verifyRunning(deps: CoreDeps, session: Session): Promise<Counter 
   return done.ok ? 'finished' : null;
 }
 
-/** Stops every runtime task whose session is not the chat's current, unfinished session. */
+/** Sessions read per store call during the orphan sweep. */
+const SWEEP_BATCH = 100;
+
+/**
+ * Stops every runtime task whose session is not the chat's current, unfinished session. Sessions are
+ * read in batches, and the tasks are taken in a random order so that a sweep the deadline cuts short
+ * still reaches every task over a few passes.
+ */
 async function sweepOrphans(
   deps: CoreDeps,
   outOfTime: () => boolean,
   summary: ReconcileSummary,
 ): Promise<number> {
   const { store, runtime, logger } = deps;
+  const tasks = shuffled(await runtime.listLive());
   let stopped = 0;
-  for (const task of await runtime.listLive()) {
+  for (let start = 0; start < tasks.length; start += SWEEP_BATCH) {
     if (outOfTime()) {
       summary.truncated = true;
       break;
     }
-    const session = await store.get({ tenant: task.tenant, chatId: task.chatId });
-    const owned = session !== null && session.sessionId === task.sessionId && !isTerminal(session);
-    if (owned) continue;
-    logger.warn('stopping orphan task', { ...task, currentSessionId: session?.sessionId ?? null });
-    await runtime.stop(task.ref, 'orphan: not the live session of its chat');
-    stopped += 1;
+    const batch = tasks.slice(start, start + SWEEP_BATCH);
+    const sessions = await store.getMany(batch.map((task) => ({ tenant: task.tenant, chatId: task.chatId })));
+    for (const [index, task] of batch.entries()) {
+      const session = sessions[index] ?? null;
+      const owned = session !== null && session.sessionId === task.sessionId && !isTerminal(session);
+      if (owned) continue;
+      logger.warn('stopping orphan task', { ...task, currentSessionId: session?.sessionId ?? null });
+      await runtime.stop(task.ref, 'orphan: not the live session of its chat');
+      stopped += 1;
+    }
   }
   return stopped;
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
 }

@@ -98,6 +98,22 @@ describe('reconcile', () => {
     expect((await pass()).orphansStopped).toBe(0);
   });
 
+  it('sweeps more tasks than one batch read holds and stops exactly the orphans', async () => {
+    const current = await runningSandbox();
+    for (let i = 0; i < 130; i += 1) {
+      await deps.runtime.launch({
+        tenant: 't2',
+        chatId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        sessionId: `orphan-${i}`,
+        agentId: 'a1',
+        profile: 'default',
+        env: {},
+      });
+    }
+    expect(await pass()).toMatchObject({ orphansStopped: 130 });
+    expect(deps.runtime.running().map((task) => task.ref)).toEqual([current.runtimeRef]);
+  });
+
   it('finishes a stuck stopping session once the stop attempts are spent', async () => {
     const session = await runningSandbox(60);
     deps.clock.advance(61_000);

@@ -216,6 +216,27 @@ describe('DynamoSessionStore', () => {
     );
   });
 
+  it('reads many chats in batches of 100, in the order asked, with null for a chat without an item', async () => {
+    const chats = Array.from(
+      { length: 150 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    await Promise.all(
+      chats.map((chatId, i) => table.store.claim(session({ chatId, sessionId: `s${i}` }), null)),
+    );
+    const asked = [
+      ...chats.map((chatId) => ({ tenant: 't1', chatId })).reverse(),
+      { tenant: 't1', chatId: 'ffffffff-0000-4000-8000-000000000000' },
+      { tenant: 't1', chatId: chats[0]! },
+    ];
+    const read = await table.store.getMany(asked);
+    expect(read.map((item) => item?.sessionId ?? null)).toEqual([
+      ...chats.map((_, i) => `s${i}`).reverse(),
+      null,
+      's0',
+    ]);
+  });
+
   it('grants the lease to one holder until it expires or is released', async () => {
     expect(await table.store.acquireLease('r', 'a', T0, T0 + 1000)).toBe(true);
     expect(await table.store.acquireLease('r', 'b', T0 + 500, T0 + 1500)).toBe(false);

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -36,6 +37,9 @@ import { DUE_INDEX, DUE_SHARDS, TENANT_INDEX } from './table-definition.js';
 /** Filtered list queries read this many index items a page, so a sparse match still fills a page. */
 const FILTERED_PAGE_SIZE = 100;
 const MAX_LIST_PAGES = 10;
+/** BatchGetItem takes at most 100 keys a call; unprocessed keys are retried with backoff. */
+const BATCH_GET_SIZE = 100;
+const BATCH_GET_ATTEMPTS = 5;
 
 /**
  * The session store over one DynamoDB table. Every write is conditional; a lost condition comes back
@@ -56,6 +60,27 @@ export class DynamoSessionStore implements SessionStore {
       new GetCommand({ TableName: this.tableName, Key: itemKey(key), ConsistentRead: true }),
     );
     return Item ? fromItem(Item) : null;
+  }
+
+  async getMany(keys: readonly ChatKey[]): Promise<(Session | null)[]> {
+    const byPk = new Map<string, Session>();
+    const unique = [...new Set(keys.map(chatPk))];
+    for (let start = 0; start < unique.length; start += BATCH_GET_SIZE) {
+      let pending: Item[] = unique.slice(start, start + BATCH_GET_SIZE).map((pk) => ({ pk, sk: SANDBOX_SK }));
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        if (attempt >= BATCH_GET_ATTEMPTS)
+          throw new Error(`BatchGetItem left ${pending.length} keys unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const { Responses, UnprocessedKeys } = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) byPk.set(item.pk as string, fromItem(item));
+        pending = (UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
+      }
+    }
+    return keys.map((key) => byPk.get(chatPk(key)) ?? null);
   }
 
   async reuse(key: ChatKey, request: ReuseRequest): Promise<ReuseResult> {
