@@ -4,8 +4,12 @@ import { type ChatKey, chatKeyOf, isLive, LIVE_STATUSES, type Session, type Stop
 import type { ListQuery, LiveTask, Page } from './ports.js';
 import { slidingExpiry, stoppingPatch } from './transitions.js';
 
-/** Poll interval of a long-poll; reads are strongly consistent. */
-const POLL_INTERVAL_MS = 250;
+/**
+ * A long-poll reads (strongly consistent) after 50 ms, then doubles the gap up to 250 ms: a local
+ * sandbox is ready in tens of milliseconds, a Fargate task in tens of seconds.
+ */
+const FIRST_POLL_MS = 50;
+const MAX_POLL_MS = 250;
 /** Rounds of read-then-write before a keepalive or delete gives up under contention. */
 const MAX_ROUNDS = 5;
 
@@ -24,8 +28,10 @@ export async function waitWhileProvisioning(
 ): Promise<Session> {
   const deadline = clock.now() + waitSeconds * 1000;
   let current = session;
+  let gap = FIRST_POLL_MS;
   while (current.status === 'provisioning' && clock.now() < deadline) {
-    await clock.sleep(Math.min(POLL_INTERVAL_MS, deadline - clock.now()));
+    await clock.sleep(Math.min(gap, deadline - clock.now()));
+    gap = Math.min(gap * 2, MAX_POLL_MS);
     const read = await store.get(chatKeyOf(session));
     if (!read) break;
     current = read;

@@ -39,7 +39,7 @@ interface Sandbox {
   readonly exited: Promise<void>;
 }
 
-const PROBE_INTERVAL_MS = 100;
+const PROBE_INTERVAL_MS = 25;
 const ADOPTED_POLL_MS = 1_000;
 
 /**
