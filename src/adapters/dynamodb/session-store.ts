@@ -22,6 +22,7 @@ import type {
   WriteExpectation,
 } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { queryDue } from './due-index.js';
 import {
   chatPk,
   duePk,
@@ -32,7 +33,7 @@ import {
   tenantPk,
   toItem,
 } from './session-item.js';
-import { DUE_INDEX, DUE_SHARDS, TENANT_INDEX } from './table-definition.js';
+import { TENANT_INDEX } from './table-definition.js';
 
 /** Filtered list queries read this many index items a page, so a sparse match still fills a page. */
 const FILTERED_PAGE_SIZE = 100;
@@ -177,22 +178,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async *listDue(dueBy: number): AsyncIterable<Session> {
-    for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
-      let startKey: Item | undefined;
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: DUE_INDEX.indexName,
-            KeyConditionExpression: 'duePk = :shard AND dueAt <= :dueBy',
-            ExpressionAttributeValues: { ':shard': duePk(shard), ':dueBy': dueBy },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) yield fromItem(item);
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-    }
+    for await (const item of queryDue(this.doc, this.tableName, duePk, dueBy)) yield fromItem(item);
   }
 
   async listByTenant(tenant: string, query: ListQuery): Promise<Page<Session>> {

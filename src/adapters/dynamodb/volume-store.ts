@@ -13,14 +13,13 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChatKey } from '../../core/model.js';
 import type { ChatVolume, ChatVolumeStore, NewChatVolume, TenantDirectory } from '../ecs/ports.js';
 import { TenantHashCollisionError } from '../ecs/ports.js';
+import { queryDue } from './due-index.js';
 import { chatPk, dueShard, type Item } from './session-item.js';
-import { DUE_INDEX, DUE_SHARDS } from './table-definition.js';
 
 export const VOLUME_SK = 'VOLUME';
 const TENANT_SK = 'TENANT';
@@ -117,22 +116,7 @@ export class DynamoVolumeStore implements ChatVolumeStore, TenantDirectory {
   }
 
   async *listDue(dueBy: number): AsyncIterable<ChatVolume> {
-    for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
-      let startKey: Item | undefined;
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: DUE_INDEX.indexName,
-            KeyConditionExpression: 'duePk = :shard AND dueAt <= :dueBy',
-            ExpressionAttributeValues: { ':shard': volumeDuePk(shard), ':dueBy': dueBy },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) yield fromItem(item);
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-    }
+    for await (const item of queryDue(this.doc, this.tableName, volumeDuePk, dueBy)) yield fromItem(item);
   }
 
   async markRetiring(
