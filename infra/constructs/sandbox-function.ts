@@ -30,11 +30,6 @@ export interface SandboxFunctionProps {
   /** @default 512 */
   readonly memorySize?: number;
   readonly logRetention: logs.RetentionDays;
-  /**
-   * Test-only: use a one-line inline handler instead of the entry file, for tests that run before the
-   * entry exists. Runtime, architecture, tracing, logs, role and environment are the same either way.
-   */
-  readonly inlineCode?: boolean;
 }
 
 /** Lets ESM bundles load the CommonJS parts of their dependencies (the AWS SDK calls `require`). */
@@ -75,31 +70,23 @@ export class SandboxFunction extends Construct {
       environment: { NODE_OPTIONS: '--enable-source-maps' },
     } satisfies Partial<lambda.FunctionProps>;
 
-    if (props.inlineCode) {
-      this.function = new lambda.Function(this, 'Function', {
-        ...common,
-        handler: 'index.handler',
-        code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 501 });'),
-      });
-    } else {
-      this.function = new nodejs.NodejsFunction(this, 'Function', {
-        ...common,
-        entry: props.entry,
-        handler: 'handler',
-        projectRoot: props.projectRoot,
-        depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: 'node22',
-          mainFields: ['module', 'main'],
-          banner: ESM_REQUIRE_BANNER,
-          minify: true,
-          sourceMap: true,
-          bundleAwsSDK: true,
-          forceDockerBundling: false,
-        },
-      });
-    }
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      ...common,
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+    });
 
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -43,8 +43,6 @@ export interface ServiceStackProps extends StackProps {
   /** Prefix of the per-chat task-definition families. @default `<stack name>-chat` */
   readonly taskFamilyPrefix?: string;
   readonly lifecycle?: LifecycleSettings;
-  /** Test-only: build the functions from inline code instead of `functions/*.ts` (see SandboxFunction). */
-  readonly inlineFunctionCode?: boolean;
 }
 
 const LIFECYCLE_ENV: Record<keyof LifecycleSettings, string> = {
@@ -91,7 +89,6 @@ export class ServiceStack extends Stack {
         description,
         timeout,
         logRetention,
-        inlineCode: props.inlineFunctionCode,
       });
     this.functions = {
       // API Gateway gives up after 30 s, so the api function must answer before that.

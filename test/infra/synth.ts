@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -8,12 +6,6 @@ import { ServiceStack } from '../../infra/stacks/service-stack.js';
 import { StatefulStack } from '../../infra/stacks/stateful-stack.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRIES = ['api.ts', 'task-events.ts', 'reconciler.ts'].map((f) =>
-  path.join(PROJECT_ROOT, 'functions', f),
-);
-
-/** True once every Lambda entry file exists; before that the functions are built from inline code. */
-export const ENTRIES_EXIST = ENTRIES.every((entry) => existsSync(entry));
 
 export interface SynthResult {
   readonly app: App;
@@ -48,7 +40,6 @@ export function synthApp(context: Record<string, unknown> = {}): SynthResult {
     logRetention: config.logRetention,
     sandboxEgress: config.sandboxEgress,
     alarmTopicArn: config.alarmTopicArn,
-    inlineFunctionCode: !ENTRIES_EXIST,
   });
   // Templates are built on first use, so a caller can still add validation plugins before synthesis.
   let templates: { stateful: Template; service: Template } | undefined;
