@@ -64,7 +64,9 @@ describe('local control plane, end to end', () => {
     const deleted = await api('DELETE', `/v1/chats/${chatId}/sandbox`);
     expect(deleted.body.result).toBe('deleted');
     await expect
-      .poll(async () => (await api('GET', `/v1/chats/${chatId}/sandbox`)).body.sandbox.status)
+      .poll(async () => (await api('GET', `/v1/chats/${chatId}/sandbox`)).body.sandbox.status, {
+        timeout: 10_000,
+      })
       .toBe('stopped');
     await expect(fetch(`http://${host}:${port}/`)).rejects.toThrow();
 

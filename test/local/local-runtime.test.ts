@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalProcessRuntime } from '../../src/adapters/local/local-runtime.js';
 import { LaunchError } from '../../src/core/errors.js';
 import type { LaunchSpec, RuntimeEvent } from '../../src/core/ports.js';
@@ -101,10 +101,14 @@ describe('LocalProcessRuntime', () => {
 
   it('kills a process that ignores SIGTERM after the grace', async () => {
     runtime = make({
-      default: { command: ['/bin/sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'] },
+      default: {
+        command: ['/bin/sh', '-c', 'trap "" TERM; touch "$CHAT_DIR/trapped"; while true; do sleep 0.1; done'],
+      },
     });
     const { ref } = await runtime.launch(spec('stubborn'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Stop only once the shell ignores SIGTERM, however slowly it starts.
+    const marker = join(dataDir, 'chats', 'local', spec('stubborn').chatId, 'trapped');
+    await vi.waitFor(() => expect(existsSync(marker)).toBe(true), { timeout: 5_000 });
     await runtime.stop(ref);
     const stopped = await eventually(events, 'stopped', 'stubborn', 5_000);
     expect(stopped.kind === 'stopped' && stopped.reason).toBe('exited on SIGKILL');
