@@ -20,6 +20,7 @@ import { coreLogger, createObservability, type Observability } from '../observab
 import { VERSION } from '../version.js';
 import { apiGatewayAuth } from './api-auth.js';
 import { type AwsConfig, parseAwsConfig } from './aws-config.js';
+import { lambdaAnswerBy } from './lambda-answer-by.js';
 
 export interface AwsDeps {
   readonly config: AwsConfig;
@@ -78,6 +79,6 @@ export function createAwsDeps(serviceName: string, options: AwsDepsOptions = {})
       clock: systemClock,
       logger,
     }),
-    app: { core, authenticate: apiGatewayAuth(config.auth), version: VERSION },
+    app: { core, authenticate: apiGatewayAuth(config.auth), version: VERSION, answerBy: lambdaAnswerBy },
   };
 }

@@ -16,7 +16,8 @@ export interface GetOrCreateRequest {
   readonly maxLifetimeSeconds?: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly metadata?: Readonly<Record<string, string>>;
-  readonly waitSeconds?: number;
+  /** Epoch ms until which the answer may be held while the sandbox is provisioning; absent: no wait. */
+  readonly waitUntil?: number;
 }
 
 export interface GetOrCreateResult {
@@ -44,7 +45,7 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
       idleTimeoutSeconds,
       expiresAt: now + idleTimeoutSeconds * 1000,
     });
-    if (reused.ok) return finish(deps, reused.session, false, request.waitSeconds);
+    if (reused.ok) return finish(deps, reused.session, false, request.waitUntil);
 
     const current = reused.current;
     if (current && isLive(current) && current.expiresAt > now) {
@@ -64,7 +65,7 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
           expiresAt: slidingExpiry(now, idleTimeoutSeconds, current.maxExpiresAt),
         },
       );
-      if (touched.ok) return finish(deps, touched.session, false, request.waitSeconds);
+      if (touched.ok) return finish(deps, touched.session, false, request.waitUntil);
       continue;
     }
 
@@ -85,7 +86,7 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
       });
     }
     const launched = await launchAndRecord(deps, session);
-    return finish(deps, launched, launched.sessionId === session.sessionId, request.waitSeconds);
+    return finish(deps, launched, launched.sessionId === session.sessionId, request.waitUntil);
   }
   throw new SandboxError('capacity_unavailable', 'The chat is busy with concurrent requests. Retry.', {
     retryAfterSeconds: 1,
@@ -172,9 +173,9 @@ async function finish(
   deps: CoreDeps,
   session: Session,
   created: boolean,
-  waitSeconds: number | undefined,
+  waitUntil: number | undefined,
 ): Promise<GetOrCreateResult> {
-  const settled = await waitWhileProvisioning(deps, session, waitSeconds ?? 0);
+  const settled = await waitWhileProvisioning(deps, session, waitUntil);
   if (settled.status === 'failed' && settled.sessionId === session.sessionId) {
     throw new SandboxError('launch_failed', settled.statusDetail ?? 'The sandbox could not be started.', {
       retryAfterSeconds: 5,

@@ -18,15 +18,15 @@ function notFound(): SandboxError {
 }
 
 /**
- * Holds until the session leaves `provisioning` or `waitSeconds` pass, and answers it as last read.
- * Stops early if the chat's item moves to another session.
+ * Holds until the session leaves `provisioning` or the clock reaches `waitUntil` (epoch ms), and
+ * answers it as last read. Stops early if the chat's item moves to another session.
  */
 export async function waitWhileProvisioning(
   { store, clock }: CoreDeps,
   session: Session,
-  waitSeconds: number,
+  waitUntil: number | undefined,
 ): Promise<Session> {
-  const deadline = clock.now() + waitSeconds * 1000;
+  const deadline = waitUntil ?? 0;
   let current = session;
   let gap = FIRST_POLL_MS;
   while (current.status === 'provisioning' && clock.now() < deadline) {
@@ -39,11 +39,11 @@ export async function waitWhileProvisioning(
   return current;
 }
 
-/** The chat's latest session, live or terminal; with `waitSeconds`, held while it is provisioning. */
-export async function getSandbox(deps: CoreDeps, key: ChatKey, waitSeconds = 0): Promise<Session> {
+/** The chat's latest session, live or terminal; with `waitUntil` (epoch ms), held while it is provisioning. */
+export async function getSandbox(deps: CoreDeps, key: ChatKey, waitUntil?: number): Promise<Session> {
   const session = await deps.store.get(key);
   if (!session) throw notFound();
-  return waitWhileProvisioning(deps, session, waitSeconds);
+  return waitWhileProvisioning(deps, session, waitUntil);
 }
 
 export type DeleteResult =

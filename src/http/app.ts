@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { CoreDeps } from '../core/deps.js';
 import { SandboxError } from '../core/errors.js';
@@ -13,6 +14,11 @@ export interface AppDeps {
   readonly authenticate: Authenticator;
   /** The package version, reported by the health route and the OpenAPI document. */
   readonly version: string;
+  /**
+   * Epoch ms by which the answer must be sent, if the host has such a limit (a Lambda function's
+   * remaining time); long-polls end by then whatever `waitSeconds` asked for.
+   */
+  readonly answerBy?: (c: Context<AppEnv>) => number | undefined;
 }
 
 export interface AppEnv {

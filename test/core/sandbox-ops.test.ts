@@ -67,7 +67,7 @@ describe('sandbox operations', () => {
   it('holds a get while the sandbox is provisioning, until the wait runs out', async () => {
     await getOrCreate(deps, { key, agentId: 'a1' });
     const start = deps.clock.now();
-    const held = await getSandbox(deps, key, 2);
+    const held = await getSandbox(deps, key, start + 2000);
     expect(held.status).toBe('provisioning');
     expect(deps.clock.now() - start).toBeGreaterThanOrEqual(2000);
   });

@@ -83,6 +83,21 @@ describe('api function (IAM authorizer)', () => {
     expect(run[0]!.args[0].input.tags).toContainEqual({ key: 'sandbox:tenant', value: ALICE });
   });
 
+  it('ends a long-poll before the function times out, answering the sandbox still provisioning', async () => {
+    const event = httpApiEvent({
+      method: 'PUT',
+      path: chatPath(crypto.randomUUID()),
+      body: { agentId: 'agent-alpha', waitSeconds: 25 },
+      userArn: ALICE,
+    }) as unknown as LambdaEvent;
+    const started = Date.now();
+    // 3 s left: the answer must come before the function is cut off, not after 25 s.
+    const answer = parseAnswer(await api(event, lambdaContext('sandbox-api', 3_000)));
+    expect(answer.statusCode).toBe(201);
+    expect(answer.body).toMatchObject({ sandbox: { status: 'provisioning' } });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it('reuses the live sandbox on the next call: 200 with the same session and no new task', async () => {
     const chatId = crypto.randomUUID();
     const first = await call({

@@ -106,6 +106,31 @@ describe('sandbox routes', () => {
     expect(body.sandbox).toMatchObject({ status: 'running', endpoint: { host: '127.0.0.1', port: 9000 } });
   });
 
+  it('ends a long-poll by the host deadline, whatever waitSeconds asked for', async () => {
+    const { createApp } = await import('../../src/http/app.js');
+    const { localTokenAuth } = await import('../../src/http/auth.js');
+    const app = createApp({
+      core: h.deps,
+      authenticate: localTokenAuth('test-token-123'),
+      version: '1',
+      answerBy: () => h.deps.clock.now() + 1_000,
+    });
+    const start = h.deps.clock.now();
+    const response = await app.request(`/v1/chats/${CHAT}/sandbox`, {
+      method: 'PUT',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ agentId: 'a1', waitSeconds: 25 }),
+    });
+    expect(response.status).toBe(201);
+    expect((await json(response)).sandbox.status).toBe('provisioning');
+    // The manual clock moves only by the long-poll's sleeps.
+    expect(h.deps.clock.now() - start).toBeGreaterThanOrEqual(1_000);
+    expect(h.deps.clock.now() - start).toBeLessThan(1_300);
+    const got = await app.request(`/v1/chats/${CHAT}/sandbox?waitSeconds=25`, { headers: AUTH });
+    expect((await json(got)).sandbox.status).toBe('provisioning');
+    expect(h.deps.clock.now() - start).toBeLessThan(2_600);
+  });
+
   it('gets the sandbox, and 404 sandbox_not_found for a chat without one', async () => {
     await h.put(CHAT, { agentId: 'a1' });
     expect((await h.call('GET', `/v1/chats/${CHAT}/sandbox`)).status).toBe(200);

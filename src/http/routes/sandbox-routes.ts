@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { getOrCreate } from '../../core/get-or-create.js';
 import type { SandboxStatus } from '../../core/model.js';
 import { deleteSandbox, getSandbox, keepalive, listSandboxes } from '../../core/sandbox-ops.js';
-import type { App, AppDeps } from '../app.js';
+import type { App, AppDeps, AppEnv } from '../app.js';
 import { jsonBody, limitBody } from '../body.js';
 import { renderSandbox } from '../render.js';
 import {
@@ -95,15 +96,21 @@ const listRoute = createRoute({
 });
 
 /** The sandbox routes of API.md; each parses its input and calls one core operation. */
-export function registerSandboxRoutes(app: App, { core }: AppDeps): void {
+export function registerSandboxRoutes(app: App, { core, answerBy }: AppDeps): void {
   const chatKey = (tenant: string, chatId: string) => ({ tenant, chatId: canonicalChatId(chatId) });
+  /** When a long-poll must end: `waitSeconds` from the request's arrival, or sooner if the host needs it. */
+  const waitUntil = (c: Context<AppEnv>, waitSeconds: number | undefined) =>
+    waitSeconds
+      ? Math.min(core.clock.now() + waitSeconds * 1000, answerBy?.(c) ?? Number.POSITIVE_INFINITY)
+      : undefined;
 
   app.openapi(putSandbox, async (c) => {
     const { waitSeconds, ...body } = c.req.valid('json');
+    const until = waitUntil(c, waitSeconds);
     const result = await getOrCreate(core, {
       key: chatKey(c.get('tenant'), c.req.valid('param').chatId),
       ...body,
-      ...(waitSeconds === undefined ? {} : { waitSeconds }),
+      ...(until === undefined ? {} : { waitUntil: until }),
     });
     const payload = { sandbox: renderSandbox(result.session), created: result.created };
     return result.created ? c.json(payload, 201) : c.json(payload, 200);
@@ -111,7 +118,7 @@ export function registerSandboxRoutes(app: App, { core }: AppDeps): void {
 
   app.openapi(getSandboxRoute, async (c) => {
     const key = chatKey(c.get('tenant'), c.req.valid('param').chatId);
-    const session = await getSandbox(core, key, c.req.valid('query').waitSeconds ?? 0);
+    const session = await getSandbox(core, key, waitUntil(c, c.req.valid('query').waitSeconds));
     return c.json({ sandbox: renderSandbox(session) }, 200);
   });
 
