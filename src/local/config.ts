@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LocalProfile } from '../adapters/local/local-runtime.js';
 import { DEFAULT_LIFECYCLE, type LifecycleConfig } from '../core/config.js';
+import { StartupError } from './startup-error.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -72,7 +73,7 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
   const parsed = LocalEnv.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+    throw new StartupError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
   const profiles: Record<string, LocalProfile> = {

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
@@ -15,6 +15,8 @@ import { createApp } from '../http/app.js';
 import { localTokenAuth } from '../http/auth.js';
 import { VERSION } from '../version.js';
 import type { LocalConfig } from './config.js';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import { StartupError } from './startup-error.js';
 
 export interface LocalControlPlane {
   /** Base URL of the API, e.g. http://127.0.0.1:8123. */
@@ -36,8 +38,27 @@ export async function startLocalControlPlane(
   config: LocalConfig,
   logger: Logger,
 ): Promise<LocalControlPlane> {
+  // Fail before touching anything when the folder or the port is taken.
+  const lock = lockDataDir(config.dataDir);
   let dynamo: LocalDynamo | null = null;
-  if (!config.dynamoEndpoint) dynamo = await startLocalDynamo({ dataDir: join(config.dataDir, 'dynamodb') });
+  try {
+    await assertPortFree(config.host, config.port);
+    if (!config.dynamoEndpoint)
+      dynamo = await startLocalDynamo({ dataDir: join(config.dataDir, 'dynamodb') });
+    return await serveControlPlane(config, logger, dynamo, lock);
+  } catch (error) {
+    await dynamo?.stop();
+    lock.release();
+    throw error;
+  }
+}
+
+async function serveControlPlane(
+  config: LocalConfig,
+  logger: Logger,
+  dynamo: LocalDynamo | null,
+  lock: DataDirLock,
+): Promise<LocalControlPlane> {
   const client = dynamoClient(config.dynamoEndpoint ?? dynamo!.endpoint);
   await ensureTable(client, config.tableName);
 
@@ -68,10 +89,15 @@ export async function startLocalControlPlane(
   }, config.reconcileIntervalSeconds * 1000);
 
   const app = createApp({ core: deps, authenticate: localTokenAuth(config.apiToken), version: VERSION });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>
       resolve(started),
     );
+    started.once('error', reject);
+  }).catch((error: unknown) => {
+    clearInterval(timer);
+    client.destroy();
+    throw error;
   });
   const { port } = server.address() as AddressInfo;
 
@@ -86,6 +112,25 @@ export async function startLocalControlPlane(
       await runtime.allExited();
       client.destroy();
       await dynamo?.stop();
+      lock.release();
     },
   };
+}
+
+/** Throws a clear error if `host:port` cannot be listened on (port 0 always can). */
+function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          error.code === 'EADDRINUSE'
+            ? `${host}:${port} is already in use; stop what listens there, or set PORT.`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }

@@ -3,6 +3,7 @@ import { JavaMissingError } from '../adapters/dynamodb/local-dynamodb.js';
 import { parseLocalConfig } from './config.js';
 import { consoleLogger } from './console-logger.js';
 import { startLocalControlPlane } from './control-plane.js';
+import { StartupError } from './startup-error.js';
 
 // The pinned SDK runs on Node 20; its once-per-process notice about 2027 releases is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -39,10 +40,7 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 } catch (error) {
-  if (
-    error instanceof JavaMissingError ||
-    (error instanceof Error && error.message.startsWith('Invalid configuration'))
-  ) {
+  if (error instanceof JavaMissingError || error instanceof StartupError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     logger.error('could not start', { error });

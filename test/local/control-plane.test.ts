@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { parseLocalConfig } from '../../src/local/config.js';
 import { type LocalControlPlane, startLocalControlPlane } from '../../src/local/control-plane.js';
+import { StartupError } from '../../src/local/startup-error.js';
 import { silentLogger } from '../support/fakes.js';
 
 type Json = ReturnType<typeof JSON.parse>;
@@ -85,6 +86,29 @@ describe('local control plane, end to end', () => {
     );
     expect(session).toMatchObject({ status: 'stopped', stopReason: 'shutdown' });
     expect(await plane!.deps.runtime.listLive()).toEqual([]);
+  });
+
+  it('refuses a second control plane on the same data folder, and a taken port, with a clear error', async () => {
+    plane = await startLocalControlPlane(config, silentLogger);
+    await expect(startLocalControlPlane(config, silentLogger)).rejects.toThrow(
+      new StartupError(
+        `${dataDir} is in use by another control plane (pid ${process.pid}); stop it, or set SANDBOX_DATA_DIR to another folder.`,
+      ),
+    );
+    const taken = Number(new URL(plane.url).port);
+    const other = mkdtempSync(join(tmpdir(), 'sandbox-plane-'));
+    try {
+      await expect(
+        startLocalControlPlane({ ...config, dataDir: other, port: taken }, silentLogger),
+      ).rejects.toThrow(
+        new StartupError(`127.0.0.1:${taken} is already in use; stop what listens there, or set PORT.`),
+      );
+      // The refused start let go of its folder.
+      const next = await startLocalControlPlane({ ...config, dataDir: other }, silentLogger);
+      await next.stop();
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('stops sandboxes that expire', async () => {
