@@ -2,8 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readAppConfig } from '../../infra/bin/app-config.js';
-import { ServiceStack } from '../../infra/stacks/service-stack.js';
-import { StatefulStack } from '../../infra/stacks/stateful-stack.js';
+import { addControlPlaneStacks } from '../../infra/bin/control-plane-stacks.js';
+import type { ServiceStack } from '../../infra/stacks/service-stack.js';
+import type { StatefulStack } from '../../infra/stacks/stateful-stack.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,30 +17,15 @@ export interface SynthResult {
 }
 
 /**
- * Builds the whole app offline, the way `infra/bin/app.ts` does, from a context map. Bundling is skipped
+ * Builds the whole app offline with the same wiring as `infra/bin/app.ts`, from a context map. Bundling is skipped
  * (`aws:cdk:bundling-stacks: []`, the CDK's own switch), so no esbuild run happens and tests stay fast.
  */
 export function synthApp(context: Record<string, unknown> = {}): SynthResult {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], stackPrefix: 'Test', ...context } });
   const config = readAppConfig((key) => app.node.tryGetContext(key));
-  const env = { account: '123456789012', region: 'us-east-1' };
-  const stateful = new StatefulStack(app, 'Test-Stateful', {
-    env,
-    existingVpc: config.existingVpc,
-    automaticBackups: config.automaticBackups,
-  });
-  const service = new ServiceStack(app, 'Test-Service', {
-    env,
-    network: stateful.network,
-    table: stateful.sessions.table,
-    storage: stateful.storage,
-    profiles: config.profiles,
-    authMode: config.authMode,
-    apiTokenHashes: config.apiTokenHashes,
+  const { stateful, service } = addControlPlaneStacks(app, config, {
     projectRoot: PROJECT_ROOT,
-    logRetention: config.logRetention,
-    sandboxEgress: config.sandboxEgress,
-    alarmTopicArn: config.alarmTopicArn,
+    env: { account: '123456789012', region: 'us-east-1' },
   });
   // Templates are built on first use, so a caller can still add validation plugins before synthesis.
   let templates: { stateful: Template; service: Template } | undefined;

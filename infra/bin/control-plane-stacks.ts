@@ -1,0 +1,49 @@
+import { Annotations, type App, type Environment } from 'aws-cdk-lib';
+import { ServiceStack } from '../stacks/service-stack.js';
+import { StatefulStack } from '../stacks/stateful-stack.js';
+import type { AppConfig } from './app-config.js';
+
+export interface ControlPlaneStacks {
+  readonly stateful: StatefulStack;
+  readonly service: ServiceStack;
+}
+
+/**
+ * The app's two stacks, wired from its configuration: the one place where both `cdk synth` and the
+ * infrastructure tests build them, so the tests check the wiring that deploys.
+ */
+export function addControlPlaneStacks(
+  app: App,
+  config: AppConfig,
+  options: { readonly projectRoot: string; readonly env: Environment },
+): ControlPlaneStacks {
+  const stateful = new StatefulStack(app, `${config.stackPrefix}-Stateful`, {
+    env: options.env,
+    description: 'Agent sandbox control plane: session table, chat file system, network',
+    existingVpc: config.existingVpc,
+    automaticBackups: config.automaticBackups,
+  });
+
+  const service = new ServiceStack(app, `${config.stackPrefix}-Service`, {
+    env: options.env,
+    description: 'Agent sandbox control plane: API, functions, sandbox cluster, alarms',
+    network: stateful.network,
+    table: stateful.sessions.table,
+    storage: stateful.storage,
+    profiles: config.profiles,
+    authMode: config.authMode,
+    apiTokenHashes: config.apiTokenHashes,
+    projectRoot: options.projectRoot,
+    logRetention: config.logRetention,
+    sandboxEgress: config.sandboxEgress,
+    alarmTopicArn: config.alarmTopicArn,
+  });
+
+  if (config.placeholderImage) {
+    Annotations.of(service).addWarningV2(
+      'sandbox:placeholder-image',
+      'No sandboxImage given: the default profile uses a placeholder image. Pass -c sandboxImage=<uri>.',
+    );
+  }
+  return { stateful, service };
+}
