@@ -12,6 +12,7 @@ export interface LifecycleConfig {
   readonly launchLeaseSeconds: number;
   /** After this long in `provisioning` a session fails, whatever the runtime says. */
   readonly provisioningTimeoutSeconds: number;
+  /** Launches the runtime accepted whose task then went missing, before the session fails. */
   readonly maxLaunchAttempts: number;
   /** Wait before the reconciler retries a throttled launch. */
   readonly launchRetrySeconds: number;

@@ -162,7 +162,7 @@ function newSession(
     env: request.env ?? {},
     version: (current?.version ?? 0) + 1,
     dueAt: now + config.launchLeaseSeconds * 1000,
-    launchAttempts: 1,
+    launchAttempts: 0,
     stopAttempts: 0,
     runtimeEventVersion: null,
     ttl: null,

@@ -61,7 +61,10 @@ export async function launchAndRecord(deps: CoreDeps, session: Session): Promise
     });
   }
 
-  const recorded = await store.update(key, expect, { runtimeRef: ref });
+  const recorded = await store.update(key, expect, {
+    runtimeRef: ref,
+    launchAttempts: session.launchAttempts + 1,
+  });
   if (recorded.ok) return recorded.session;
   logger.warn('session changed during launch; stopping the task just launched', {
     ...key,

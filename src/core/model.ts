@@ -60,7 +60,10 @@ export interface Session {
   readonly version: number;
   /** When the reconciler must next look at this session; null once terminal. */
   readonly dueAt: number | null;
-  /** How many times the launch was issued for this session. */
+  /**
+   * Launches the runtime accepted for this session. Throttled or failed calls do not count: a launch
+   * that keeps being throttled is bounded by the provisioning timeout instead.
+   */
   readonly launchAttempts: number;
   /** How many times a stop was issued for this session. */
   readonly stopAttempts: number;

@@ -190,13 +190,11 @@ async function handleProvisioning(deps: CoreDeps, session: Session, now: number)
     }
     case 'missing': {
       if (session.launchAttempts >= config.maxLaunchAttempts) {
-        return fail(`no task after ${session.launchAttempts} launch attempts`);
+        return fail(`no task after ${session.launchAttempts} accepted launches`);
       }
       // Re-issue the launch with the same sessionId: the runtime answers the same task if it has one.
-      const claimed = await store.update(key, expect, {
-        launchAttempts: session.launchAttempts + 1,
-        dueAt: now + config.launchLeaseSeconds * 1000,
-      });
+      // This write moves the lease on first, so a pass that dies mid-launch is not retried at once.
+      const claimed = await store.update(key, expect, { dueAt: now + config.launchLeaseSeconds * 1000 });
       if (!claimed.ok) return null;
       try {
         await launchAndRecord(deps, claimed.session);

@@ -5,7 +5,7 @@ import type { ChatKey } from '../../src/core/model.js';
 import { reconcile } from '../../src/core/reconcile.js';
 import { deleteSandbox } from '../../src/core/sandbox-ops.js';
 import { createTestTable } from '../support/dynamo.js';
-import { coreDeps } from '../support/fakes.js';
+import { coreDeps, T0, throttled } from '../support/fakes.js';
 
 const key: ChatKey = { tenant: 't1', chatId: '77777777-7777-4777-8777-777777777777' };
 
@@ -30,7 +30,7 @@ describe('crash consistency', () => {
     expect(relaunched).toMatchObject({
       status: 'provisioning',
       runtimeRef: `task/${stuck!.sessionId}`,
-      launchAttempts: 2,
+      launchAttempts: 1,
     });
     expect(deps.runtime.launches).toBe(1);
   });
@@ -80,10 +80,32 @@ describe('crash consistency', () => {
     expect(deps.runtime.running()).toHaveLength(0);
   });
 
-  it('fails a claim after the launch attempts are spent without a task', async () => {
+  it('fails a claim whose launch keeps throwing once the provisioning timeout has passed', async () => {
     deps.runtime.failNext = { error: new Error('crash'), times: 100 };
     await getOrCreate(deps, { key, agentId: 'a1' }).catch(() => undefined);
+    while (deps.clock.now() - T0 < deps.config.provisioningTimeoutSeconds * 1000) {
+      expect(await deps.store.get(key)).toMatchObject({ status: 'provisioning' });
+      pastLease();
+      await pass();
+    }
+    expect(await deps.store.get(key)).toMatchObject({ status: 'failed', stopReason: 'launch_failed' });
+  });
+
+  it('keeps retrying a throttled launch until it is accepted, without spending launch attempts', async () => {
+    deps.runtime.failNext = { error: throttled(), times: 5 };
+    await getOrCreate(deps, { key, agentId: 'a1' });
+    for (let retry = 0; retry < 5; retry += 1) {
+      deps.clock.advance(deps.config.launchRetrySeconds * 1000);
+      await pass();
+    }
+    expect(await deps.store.get(key)).toMatchObject({ status: 'provisioning', launchAttempts: 1 });
+    expect(deps.runtime.launches).toBe(1);
+  });
+
+  it('fails a session whose accepted launches keep leaving no task', async () => {
+    await getOrCreate(deps, { key, agentId: 'a1' });
     for (let attempt = 0; attempt < deps.config.maxLaunchAttempts; attempt += 1) {
+      deps.runtime.tasks.clear();
       pastLease();
       await pass();
     }
