@@ -7,11 +7,14 @@ import { StartupError } from './startup-error.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+const DEFAULT_API_TOKEN = 'local-dev-token';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
 /** Local mode's environment (API.md "Local mode knobs"), parsed once at start. */
 const LocalEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8123),
   HOST: z.string().min(1).default('127.0.0.1'),
-  SANDBOX_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default('local-dev-token'),
+  SANDBOX_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default(DEFAULT_API_TOKEN),
   SANDBOX_DATA_DIR: z.string().min(1).default('.data'),
   SANDBOX_RECONCILE_INTERVAL_SECONDS: seconds(5),
   SANDBOX_MIN_IDLE_TIMEOUT_SECONDS: seconds(60),
@@ -76,6 +79,12 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     throw new StartupError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  // Local sandboxes are plain processes on this machine: with a well-known token, only loopback.
+  if (!LOOPBACK_HOSTS.has(e.HOST) && e.SANDBOX_API_TOKEN === DEFAULT_API_TOKEN) {
+    throw new StartupError(
+      `HOST ${e.HOST} is reachable from other machines: set SANDBOX_API_TOKEN to a secret of your own first.`,
+    );
+  }
   const profiles: Record<string, LocalProfile> = {
     default: { command: [process.execPath, DEMO_AGENT_PATH] },
     ...e.SANDBOX_LOCAL_PROFILES,

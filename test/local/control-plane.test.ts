@@ -134,3 +134,16 @@ describe('local control plane, end to end', () => {
     return plane;
   }
 });
+
+describe('local configuration', () => {
+  it('refuses to serve beyond loopback with the well-known default token', () => {
+    expect(() => parseLocalConfig({ HOST: '0.0.0.0' })).toThrow(StartupError);
+    expect(parseLocalConfig({ HOST: '0.0.0.0', SANDBOX_API_TOKEN: 'a-secret-of-mine' }).host).toBe('0.0.0.0');
+    expect(parseLocalConfig({}).host).toBe('127.0.0.1');
+  });
+
+  it('names the malformed variable', () => {
+    expect(() => parseLocalConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => parseLocalConfig({ SANDBOX_LOCAL_PROFILES: '{"x":{}}' })).toThrow(/SANDBOX_LOCAL_PROFILES/);
+  });
+});
