@@ -121,6 +121,13 @@ async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | nu
   }
 
   if (session.status === 'running') {
+    // Due but unexpired: a keepalive or reuse moved the expiry. Ask the runtime too, so a task that
+    // ended while its stopped event was lost is not handed out again and again.
+    const ended = await endedTask(deps, session);
+    if (ended) {
+      const done = await store.update(key, expect, exitedPatch(session, now, ended, config));
+      return done.ok ? 'finished' : null;
+    }
     const rearmed = await store.update(key, expect, { dueAt: session.expiresAt });
     return rearmed.ok ? 'rearmed' : null;
   }
@@ -178,7 +185,7 @@ async function handleProvisioning(deps: CoreDeps, session: Session, now: number)
       const promoted = await store.update(
         key,
         expect,
-        runningPatch(session, state.endpoint, session.runtimeRef!),
+        runningPatch(session, state.endpoint, session.runtimeRef!, now),
       );
       return promoted.ok ? 'promoted' : null;
     }
@@ -208,13 +215,20 @@ async function handleProvisioning(deps: CoreDeps, session: Session, now: number)
   }
 }
 
+/** Why a running session's task is gone (stopped, or unknown to the runtime), or null if it is not. */
+async function endedTask({ runtime }: CoreDeps, session: Session): Promise<string | null> {
+  if (!session.runtimeRef) return null;
+  const state = await runtime.describe(session.runtimeRef);
+  if (state.status === 'stopped') return state.reason;
+  return state.status === 'missing' ? 'task not found' : null;
+}
+
 /** With `verifyAll`: a live session that is not due yet, checked against its task. */
 async function verifyRunning(deps: CoreDeps, session: Session): Promise<Counter | null> {
-  const { store, runtime, clock, config } = deps;
-  if (session.status !== 'running' || !session.runtimeRef) return null;
-  const state = await runtime.describe(session.runtimeRef);
-  if (state.status !== 'stopped' && state.status !== 'missing') return null;
-  const reason = state.status === 'stopped' ? state.reason : 'task not found';
+  const { store, clock, config } = deps;
+  if (session.status !== 'running') return null;
+  const reason = await endedTask(deps, session);
+  if (!reason) return null;
   const done = await store.update(
     chatKeyOf(session),
     { sessionId: session.sessionId, version: session.version },

@@ -40,7 +40,7 @@ export async function onRuntimeEvent(deps: CoreDeps, event: RuntimeEvent): Promi
     let patch: Parameters<typeof store.update>[2];
     if (event.kind === 'running') {
       if (current.status !== 'provisioning') return 'ignored';
-      patch = { ...runningPatch(current, event.endpoint, event.ref), ...versionPatch };
+      patch = { ...runningPatch(current, event.endpoint, event.ref, clock.now()), ...versionPatch };
     } else {
       patch = { ...exitedPatch(current, clock.now(), event.reason, config), ...versionPatch };
     }

@@ -36,9 +36,16 @@ export function terminalPatch(
   };
 }
 
-/** A provisioning session whose task answers: it is running, and due again when it expires. */
-export function runningPatch(session: Session, endpoint: Endpoint, ref: string): SessionPatch {
-  return { status: 'running', endpoint, runtimeRef: ref, dueAt: session.expiresAt, statusDetail: null };
+/**
+ * A provisioning session whose task answers: it is running, and due again when it expires. The idle
+ * timer starts now: a sandbox is not idle while it is still starting.
+ */
+export function runningPatch(session: Session, endpoint: Endpoint, ref: string, now: number): SessionPatch {
+  const expiresAt = Math.max(
+    session.expiresAt,
+    slidingExpiry(now, session.idleTimeoutSeconds, session.maxExpiresAt),
+  );
+  return { status: 'running', endpoint, runtimeRef: ref, expiresAt, dueAt: expiresAt, statusDetail: null };
 }
 
 /** The patch that ends a session whose task stopped on its own, by the state it was in. */

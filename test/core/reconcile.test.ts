@@ -63,6 +63,21 @@ describe('reconcile', () => {
     expect(await deps.store.get(key)).toMatchObject({ status: 'running', dueAt: touched.expiresAt });
   });
 
+  it('ends a running sandbox whose task died while its stopped event was lost', async () => {
+    const session = await runningSandbox(60);
+    deps.clock.advance(50_000);
+    await keepalive(deps, key);
+    // The task dies; nobody tells the control plane.
+    deps.runtime.tasks.get(session.runtimeRef!)!.state = { status: 'stopped', reason: 'OutOfMemoryError' };
+    deps.clock.advance(15_000);
+    expect(await pass()).toMatchObject({ finished: 1, rearmed: 0 });
+    expect(await deps.store.get(key)).toMatchObject({
+      status: 'stopped',
+      stopReason: 'exited',
+      statusDetail: 'OutOfMemoryError',
+    });
+  });
+
   it('changes nothing when run twice', async () => {
     await runningSandbox(60);
     deps.clock.advance(61_000);

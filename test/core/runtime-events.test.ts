@@ -45,6 +45,13 @@ describe('onRuntimeEvent', () => {
     });
   });
 
+  it('starts the idle timer when the sandbox is running, not when it was claimed', async () => {
+    deps.clock.advance(100_000);
+    await onRuntimeEvent(deps, running(2));
+    const expiresAt = deps.clock.now() + session.idleTimeoutSeconds * 1000;
+    expect(await deps.store.get(key)).toMatchObject({ status: 'running', expiresAt, dueAt: expiresAt });
+  });
+
   it('ends a running session stopped with reason exited', async () => {
     await onRuntimeEvent(deps, running(2));
     expect(await onRuntimeEvent(deps, stopped(3))).toBe('applied');
