@@ -45,7 +45,11 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
       idleTimeoutSeconds,
       expiresAt: now + idleTimeoutSeconds * 1000,
     });
-    if (reused.ok) return finish(deps, reused.session, false, request.waitUntil);
+    if (reused.ok) {
+      const done = await finish(deps, reused.session, false, request.waitUntil);
+      if (done) return done;
+      continue;
+    }
 
     const current = reused.current;
     if (current && isLive(current) && current.expiresAt > now) {
@@ -65,7 +69,8 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
           expiresAt: slidingExpiry(now, idleTimeoutSeconds, current.maxExpiresAt),
         },
       );
-      if (touched.ok) return finish(deps, touched.session, false, request.waitUntil);
+      const done = touched.ok ? await finish(deps, touched.session, false, request.waitUntil) : null;
+      if (done) return done;
       continue;
     }
 
@@ -86,7 +91,10 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
       });
     }
     const launched = await launchAndRecord(deps, session);
-    return finish(deps, launched, launched.sessionId === session.sessionId, request.waitUntil);
+    // Deleted and replaced while launching: what the chat holds now decides, as for a new call.
+    if (launched.sessionId !== session.sessionId) continue;
+    const done = await finish(deps, launched, true, request.waitUntil);
+    if (done) return done;
   }
   throw new SandboxError('capacity_unavailable', 'The chat is busy with concurrent requests. Retry.', {
     retryAfterSeconds: 1,
@@ -169,15 +177,21 @@ function newSession(
   };
 }
 
+/**
+ * The answer for `session`, after the requested wait; null if the chat moved on to another session
+ * meanwhile (that one may belong to another agent, so the caller goes round again).
+ */
 async function finish(
   deps: CoreDeps,
   session: Session,
   created: boolean,
   waitUntil: number | undefined,
-): Promise<GetOrCreateResult> {
+): Promise<GetOrCreateResult | null> {
   const settled = await waitWhileProvisioning(deps, session, waitUntil);
-  if (settled.status === 'failed' && settled.sessionId === session.sessionId) {
-    throw new SandboxError('launch_failed', settled.statusDetail ?? 'The sandbox could not be started.', {
+  if (settled.sessionId !== session.sessionId) return null;
+  if (settled.status === 'failed') {
+    // The reason stays in the session's statusDetail and the logs, never in the answer.
+    throw new SandboxError('launch_failed', 'The sandbox could not be started. Retry later.', {
       retryAfterSeconds: 5,
     });
   }

@@ -19,7 +19,8 @@ function notFound(): SandboxError {
 
 /**
  * Holds until the session leaves `provisioning` or the clock reaches `waitUntil` (epoch ms), and
- * answers it as last read. Stops early if the chat's item moves to another session.
+ * answers it as last read. Stops early, answering the chat's new item, if the chat moves on to
+ * another session (or answers the last read if the item is gone).
  */
 export async function waitWhileProvisioning(
   { store, clock }: CoreDeps,
@@ -35,6 +36,7 @@ export async function waitWhileProvisioning(
     const read = await store.get(chatKeyOf(session));
     if (!read) break;
     current = read;
+    if (read.sessionId !== session.sessionId) break;
   }
   return current;
 }

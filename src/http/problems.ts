@@ -38,6 +38,12 @@ const TITLES: Record<ErrorCode, string> = {
   internal_error: 'Internal error',
 };
 
+const GENERIC_DETAIL = 'The request could not be completed.';
+const SERVER_DETAILS: Partial<Record<ErrorCode, string>> = {
+  launch_failed: 'The sandbox could not be started. Retry later.',
+  capacity_unavailable: 'The chat is busy or capacity is unavailable. Retry later.',
+};
+
 export interface Problem {
   type: string;
   title: string;
@@ -53,14 +59,13 @@ export function problemType(code: ErrorCode): string {
 
 export function problemOf(error: SandboxError): Problem {
   const status = ERROR_STATUS_MAP[error.code];
-  const internal = status >= 500;
   return {
     type: problemType(error.code),
     title: TITLES[error.code],
     status,
     code: error.code,
-    detail:
-      internal && error.code === 'internal_error' ? 'The request could not be completed.' : error.detail,
+    // 5xx details are fixed text: whatever caused them stays in the logs.
+    detail: status >= 500 ? (SERVER_DETAILS[error.code] ?? GENERIC_DETAIL) : error.detail,
     ...(error.options.errors ? { errors: error.options.errors } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LaunchError } from '../../src/core/errors.js';
+import { LaunchError, type SandboxError } from '../../src/core/errors.js';
 import { getOrCreate } from '../../src/core/get-or-create.js';
 import type { ChatKey } from '../../src/core/model.js';
 import { reconcile } from '../../src/core/reconcile.js';
@@ -47,6 +47,19 @@ describe('crash consistency', () => {
     deps.clock.advance(deps.config.stopGraceSeconds * 1000);
     await pass();
     expect(await deps.store.get(key)).toMatchObject({ status: 'stopped', stopReason: 'deleted' });
+  });
+
+  it("never answers another agent's session when the chat is deleted and re-created during a launch", async () => {
+    deps.runtime.onLaunch = async () => {
+      deps.runtime.onLaunch = null;
+      await deleteSandbox(deps, key);
+      await getOrCreate(deps, { key, agentId: 'a2' });
+    };
+    const error = await getOrCreate(deps, { key, agentId: 'a1' }).catch((e: unknown) => e);
+    expect((error as SandboxError).code).toBe('sandbox_conflict');
+    expect(await deps.store.get(key)).toMatchObject({ agentId: 'a2', status: 'provisioning' });
+    // The task a1's call launched was stopped when its record step lost.
+    expect(deps.runtime.running().map((task) => task.spec.agentId)).toEqual(['a2']);
   });
 
   it('finishes a claim a crash left provisioning before any launch', async () => {

@@ -67,6 +67,27 @@ describe('sandbox routes', () => {
     expect(JSON.stringify(body)).not.toContain('secret-registry');
   });
 
+  it('answers 503 launch_failed without the runtime reason when the sandbox fails during the wait', async () => {
+    h.deps.clock.sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    const pending = h.put(CHAT, { agentId: 'a1', waitSeconds: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stored = await h.deps.store.get({ tenant: 'local', chatId: CHAT });
+    const { onRuntimeEvent } = await import('../../src/core/runtime-events.js');
+    await onRuntimeEvent(h.deps, {
+      kind: 'stopped',
+      tenant: 'local',
+      chatId: CHAT,
+      sessionId: stored!.sessionId,
+      ref: stored!.runtimeRef!,
+      reason: 'CannotPullContainerError: pull access denied for 123456789012.dkr.ecr/secret-repo',
+    });
+    const response = await pending;
+    expect(response.status).toBe(503);
+    const body = await problem(response);
+    expect(body.code).toBe('launch_failed');
+    expect(JSON.stringify(body)).not.toContain('secret-repo');
+  });
+
   it('answers 503 capacity_unavailable when the chat stays contended', async () => {
     h.deps.store.reuse = async () => ({ ok: false, current: null });
     h.deps.store.claim = async () => ({ ok: false });
