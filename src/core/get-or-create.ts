@@ -3,7 +3,7 @@ import { type FieldError, SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
 import { type ChatKey, isLive, isTerminal, type Session } from './model.js';
 import { waitWhileProvisioning } from './sandbox-ops.js';
-import { slidingExpiry } from './transitions.js';
+import { slidingExpiry, touchPatch } from './transitions.js';
 
 /** Rounds of reuse-then-claim before giving up on a chat under heavy contention. */
 const MAX_ROUNDS = 8;
@@ -59,15 +59,12 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
           `The chat has a live sandbox for agent '${current.agentId}' with profile '${current.profile}'.`,
         );
       }
-      // Live and ours, but the idle expiry would pass the lifetime cap: touch up to the cap.
+      // Live and ours, but the idle expiry would pass the lifetime cap, or come before the time the
+      // reconciler looks next: touch with the expiry capped and the due time moved up with it.
       const touched = await store.update(
         key,
         { sessionId: current.sessionId, version: current.version },
-        {
-          lastActiveAt: now,
-          idleTimeoutSeconds,
-          expiresAt: slidingExpiry(now, idleTimeoutSeconds, current.maxExpiresAt),
-        },
+        touchPatch(current, now, idleTimeoutSeconds),
       );
       const done = touched.ok ? await finish(deps, touched.session, false, request.waitUntil) : null;
       if (done) return done;

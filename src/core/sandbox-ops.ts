@@ -2,7 +2,7 @@ import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import { type ChatKey, chatKeyOf, isLive, LIVE_STATUSES, type Session, type StopReason } from './model.js';
 import type { ListQuery, LiveTask, Page } from './ports.js';
-import { slidingExpiry, stoppingPatch } from './transitions.js';
+import { stoppingPatch, touchPatch } from './transitions.js';
 
 /**
  * A long-poll reads (strongly consistent) after 50 ms, then doubles the gap up to 250 ms: a local
@@ -105,15 +105,10 @@ export async function keepalive(deps: CoreDeps, key: ChatKey, idleTimeoutSeconds
     const current = await store.get(key);
     const now = clock.now();
     if (!current || !isLive(current) || current.expiresAt <= now) throw notFound();
-    const idle = idleTimeoutSeconds ?? current.idleTimeoutSeconds;
     const touched = await store.update(
       key,
       { sessionId: current.sessionId, version: current.version },
-      {
-        lastActiveAt: now,
-        idleTimeoutSeconds: idle,
-        expiresAt: slidingExpiry(now, idle, current.maxExpiresAt),
-      },
+      touchPatch(current, now, idleTimeoutSeconds ?? current.idleTimeoutSeconds),
     );
     if (touched.ok) return touched.session;
   }

@@ -64,6 +64,20 @@ export function exitedPatch(
   return terminalPatch(now, 'stopped', 'exited', detail, config);
 }
 
+/**
+ * Activity on a live session at `now`: the expiry slides by `idleTimeoutSeconds` (which becomes the
+ * session's), capped by the lifetime; a shorter expiry also moves the reconciler's due time up.
+ */
+export function touchPatch(session: Session, now: number, idleTimeoutSeconds: number): SessionPatch {
+  const expiresAt = slidingExpiry(now, idleTimeoutSeconds, session.maxExpiresAt);
+  return {
+    lastActiveAt: now,
+    idleTimeoutSeconds,
+    expiresAt,
+    dueAt: Math.min(session.dueAt ?? expiresAt, expiresAt),
+  };
+}
+
 /** `expiresAt` after activity at `now`: the idle timeout slides, the lifetime cap does not. */
 export function slidingExpiry(now: number, idleTimeoutSeconds: number, maxExpiresAt: number): number {
   return Math.min(now + idleTimeoutSeconds * SECOND, maxExpiresAt);

@@ -78,6 +78,22 @@ describe('reconcile', () => {
     });
   });
 
+  it.each([
+    ['a keepalive', (deps: ReturnType<typeof coreDeps>) => keepalive(deps, key, 60)],
+    [
+      'a reuse',
+      (deps: ReturnType<typeof coreDeps>) =>
+        getOrCreate(deps, { key, agentId: 'a1', idleTimeoutSeconds: 60 }),
+    ],
+  ])('stops a sandbox on time after %s shortens its idle timeout', async (_name, shorten) => {
+    await runningSandbox(3600);
+    deps.clock.advance(10_000);
+    await shorten(deps);
+    deps.clock.advance(60_000);
+    expect(await pass()).toMatchObject({ expired: 1 });
+    expect(await deps.store.get(key)).toMatchObject({ status: 'stopping', stopReason: 'expired' });
+  });
+
   it('changes nothing when run twice', async () => {
     await runningSandbox(60);
     deps.clock.advance(61_000);

@@ -89,6 +89,7 @@ describe('DynamoSessionStore', () => {
     ['another profile', reuseAt(T0 + 1000, { profile: 'gpu' })],
     ['an expired session', reuseAt(T0 + 900_000)],
     ['an expiry past the lifetime cap', reuseAt(T0 + 1000, { expiresAt: T0 + 3_600_001 })],
+    ['an expiry before the due time', reuseAt(T0 + 1000, { expiresAt: T0 + 899_999 })],
   ])('does not reuse %s and answers the current item', async (_name, request) => {
     await table.store.claim(session(), null);
     expect(await table.store.reuse(key, request)).toEqual({ ok: false, current: session() });

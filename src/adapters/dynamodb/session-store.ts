@@ -94,7 +94,9 @@ export class DynamoSessionStore implements SessionStore {
             'SET lastActiveAt = :now, expiresAt = :expiresAt, idleTimeoutSeconds = :idle, #version = #version + :one',
           ConditionExpression:
             '#status IN (:provisioning, :running) AND expiresAt > :now AND agentId = :agentId ' +
-            'AND #profile = :profile AND maxExpiresAt >= :expiresAt',
+            'AND #profile = :profile AND maxExpiresAt >= :expiresAt ' +
+            // An expiry earlier than the due time (a shorter idle timeout) must move dueAt too: slow path.
+            'AND (attribute_not_exists(dueAt) OR dueAt <= :expiresAt)',
           ExpressionAttributeNames: { '#status': 'status', '#profile': 'profile', '#version': 'version' },
           ExpressionAttributeValues: {
             ':now': request.now,
