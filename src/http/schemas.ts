@@ -21,9 +21,11 @@ export const ChatParams = z.object({
 const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 /**
  * ECS accepts at most 8192 characters of container overrides (JSON) per RunTask; with the variables
- * the control plane adds and the JSON around each one, 6144 characters of names and values always fit.
+ * the control plane adds and the JSON around each one, 6144 characters of names and values, counted
+ * as they are escaped in JSON, always fit.
  */
 const MAX_ENV_CHARS = 6144;
+const jsonLength = (text: string) => JSON.stringify(text).length - 2;
 const RESERVED_ENV = new Set([
   'AGENT_ID',
   'CHAT_ID',
@@ -40,9 +42,9 @@ const Env = z
   .refine((env) => Object.keys(env).length <= 50, 'at most 50 variables')
   .refine(
     (env) =>
-      Object.entries(env).reduce((total, [name, value]) => total + name.length + value.length, 0) <=
+      Object.entries(env).reduce((total, [name, value]) => total + name.length + jsonLength(value), 0) <=
       MAX_ENV_CHARS,
-    `names and values together at most ${MAX_ENV_CHARS} characters`,
+    `names and values together at most ${MAX_ENV_CHARS} characters, counted as escaped in JSON`,
   )
   .superRefine((env, ctx) => {
     for (const name of Object.keys(env).filter(isReservedEnv)) {

@@ -37,6 +37,7 @@ describe('request validation', () => {
       { agentId: 'a1', env: { A: 'x'.repeat(4000), B: 'x'.repeat(2144) } },
       'env',
     ],
+    ['an env over 6144 characters once escaped', { agentId: 'a1', env: { A: '"'.repeat(4096) } }, 'env'],
     [
       'too many metadata entries',
       { agentId: 'a1', metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) },
