@@ -20,6 +20,11 @@ export interface ReconcileOptions {
    * tasks may have ended unobserved. O(live sessions), so not for every pass.
    */
   readonly verifyAll?: boolean;
+  /**
+   * More work to do under the same lease once the pass got through everything (AWS: retiring idle
+   * chat volumes), so overlapping runs never do it twice at once.
+   */
+  readonly whileLeased?: () => Promise<void>;
 }
 
 export interface ReconcileSummary {
@@ -92,6 +97,7 @@ export async function reconcile(deps: CoreDeps, options: ReconcileOptions): Prom
       }
     }
     if (!ran.truncated) ran.orphansStopped = await sweepOrphans(deps, outOfTime, ran);
+    if (!ran.truncated && options.whileLeased) await options.whileLeased();
   } finally {
     await store.releaseLease(RECONCILER_LEASE, options.holder);
   }
@@ -259,14 +265,27 @@ async function sweepOrphans(
       break;
     }
     const batch = tasks.slice(start, start + SWEEP_BATCH);
-    const sessions = await store.getMany(batch.map((task) => ({ tenant: task.tenant, chatId: task.chatId })));
+    // One failed read or stop costs its batch or task, not the rest of the pass.
+    let sessions: (Session | null)[];
+    try {
+      sessions = await store.getMany(batch.map((task) => ({ tenant: task.tenant, chatId: task.chatId })));
+    } catch (error) {
+      summary.errors += 1;
+      logger.error('orphan sweep could not read a batch of sessions', { tasks: batch.length, error });
+      continue;
+    }
     for (const [index, task] of batch.entries()) {
       const session = sessions[index] ?? null;
       const owned = session !== null && session.sessionId === task.sessionId && !isTerminal(session);
       if (owned) continue;
       logger.warn('stopping orphan task', { ...task, currentSessionId: session?.sessionId ?? null });
-      await runtime.stop(task.ref, 'orphan: not the live session of its chat');
-      stopped += 1;
+      try {
+        await runtime.stop(task.ref, 'orphan: not the live session of its chat');
+        stopped += 1;
+      } catch (error) {
+        summary.errors += 1;
+        logger.error('could not stop an orphan task; the next pass tries again', { ref: task.ref, error });
+      }
     }
   }
   return stopped;

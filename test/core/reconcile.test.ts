@@ -182,6 +182,40 @@ describe('reconcile', () => {
     expect(deps.runtime.tasks.get(session.runtimeRef!)?.state.status).toBe('stopped');
   });
 
+  it('goes on sweeping when one orphan cannot be stopped, and counts the error', async () => {
+    await runningSandbox();
+    for (const sessionId of ['orphan-a', 'orphan-b']) {
+      await deps.runtime.launch({ ...key, sessionId, agentId: 'a1', profile: 'default', env: {} });
+    }
+    const stop = deps.runtime.stop.bind(deps.runtime);
+    deps.runtime.stop = async (ref, reason) => {
+      if (ref === 'task/orphan-a') throw new Error('ThrottlingException');
+      await stop(ref, reason);
+    };
+    expect(await pass()).toMatchObject({ orphansStopped: 1, errors: 1 });
+    expect(deps.runtime.tasks.get('task/orphan-b')?.state.status).toBe('stopped');
+  });
+
+  it('runs the extra leased work under the same lease, and not after a truncated pass', async () => {
+    let otherHolderGotTheLease: boolean | null = null;
+    const whileLeased = async () => {
+      otherHolderGotTheLease = await deps.store.acquireLease(
+        'reconciler',
+        'other',
+        deps.clock.now(),
+        deps.clock.now() + 1,
+      );
+    };
+    await reconcile(deps, { holder: 'test', whileLeased });
+    expect(otherHolderGotTheLease).toBe(false);
+
+    otherHolderGotTheLease = null;
+    await runningSandbox(60);
+    deps.clock.advance(61_000);
+    await reconcile(deps, { holder: 'test', deadline: deps.clock.now(), whileLeased });
+    expect(otherHolderGotTheLease).toBeNull();
+  });
+
   it('skips a pass while another holder has the lease', async () => {
     await deps.store.acquireLease('reconciler', 'other', deps.clock.now(), deps.clock.now() + MINUTE);
     expect(await pass()).toMatchObject({ ran: false });

@@ -84,7 +84,7 @@ export class FakeRuntime implements SandboxRuntime {
     return this.tasks.get(ref)?.state ?? { status: 'missing' };
   }
 
-  async stop(ref: string): Promise<void> {
+  async stop(ref: string, _reason?: string): Promise<void> {
     const task = this.tasks.get(ref);
     if (!task) return;
     task.stopRequests += 1;
