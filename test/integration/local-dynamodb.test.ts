@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
-import { startLocalDynamo } from '../../src/adapters/dynamodb/local-dynamodb.js';
+import { javaMajorVersion, startLocalDynamo } from '../../src/adapters/dynamodb/local-dynamodb.js';
 import { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
 
 describe('startLocalDynamo', () => {
@@ -31,5 +31,17 @@ describe('startLocalDynamo', () => {
       again.destroy();
       await second.stop();
     }
+  });
+});
+
+describe('javaMajorVersion', () => {
+  it.each([
+    ['openjdk version "17.0.15" 2025-04-15', 17],
+    ['openjdk version "21" 2023-09-19', 21],
+    ['java version "1.8.0_402"', 8],
+    ['openjdk version "11.0.22" 2024-01-16', 11],
+    ['something else', null],
+  ])('reads %s as %s', (output, major) => {
+    expect(javaMajorVersion(output)).toBe(major);
   });
 });

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -13,15 +13,26 @@ export interface LocalDynamo {
   stop(): Promise<void>;
 }
 
+/** Java is missing or older than DynamoDB Local 3.x needs; the message says how to fix it. */
 export class JavaMissingError extends Error {
-  constructor() {
+  constructor(found: string | null) {
     super(
-      'DynamoDB Local needs Java 17 or newer, and `java` was not found on PATH. ' +
+      `DynamoDB Local needs Java 17 or newer, and ${found ? `\`java\` is Java ${found}` : '`java` was not found on PATH'}. ` +
         'Install it (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless; macOS: brew install openjdk@17), ' +
         'or point DYNAMODB_ENDPOINT at a DynamoDB you run yourself.',
     );
     this.name = 'JavaMissingError';
   }
+}
+
+const MIN_JAVA = 17;
+
+/** The major version in `java -version` output ('1.8.0_402' is 8, '17.0.15' is 17), or null. */
+export function javaMajorVersion(versionOutput: string): number | null {
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);
+  if (!match) return null;
+  const first = Number(match[1]);
+  return first === 1 && match[2] ? Number(match[2]) : first;
 }
 
 /** Credentials and region of every local client: DynamoDB Local keeps one database file per pair. */
@@ -69,11 +80,11 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
 }
 
 function assertJava(): void {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-  } catch {
-    throw new JavaMissingError();
-  }
+  // `java -version` writes its version to stderr.
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (result.error) throw new JavaMissingError(null);
+  const major = javaMajorVersion(`${result.stderr}${result.stdout}`);
+  if (major !== null && major < MIN_JAVA) throw new JavaMissingError(String(major));
 }
 
 async function waitUntilServing(
