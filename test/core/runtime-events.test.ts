@@ -75,10 +75,11 @@ describe('onRuntimeEvent', () => {
     expect(await deps.store.get(key)).toMatchObject({ status: 'stopped', stopReason: 'deleted' });
   });
 
-  it('ignores a repeated or older event', async () => {
+  it('ignores an event whose version is not newer than the last applied one', async () => {
     await onRuntimeEvent(deps, running(3));
     const after = await deps.store.get(key);
-    expect(await onRuntimeEvent(deps, running(3))).toBe('ignored');
+    // Either would end the running session if its version were not checked.
+    expect(await onRuntimeEvent(deps, stopped(3))).toBe('ignored');
     expect(await onRuntimeEvent(deps, stopped(2))).toBe('ignored');
     expect(await deps.store.get(key)).toEqual(after);
   });

@@ -251,6 +251,5 @@ describe('sandbox routes', () => {
     expect((await problem(none)).code).toBe('unauthorized');
     const wrong = await h.app.request('/v1/sandboxes', { headers: { Authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);
-    expect(AUTH.Authorization).toContain('Bearer');
   });
 });
