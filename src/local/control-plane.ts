@@ -26,9 +26,6 @@ export interface LocalControlPlane {
   stop(): Promise<void>;
 }
 
-/** The reconciler lease holder of local mode: stable, so a restart after a crash takes the lease back at once. */
-const LEASE_HOLDER = 'local-mode';
-
 /**
  * Local mode: DynamoDB Local (unless `dynamoEndpoint` is set), the session table, the local process
  * runtime, the HTTP API on `host:port` and the reconciler on a timer. Reconciles at start what a
@@ -77,11 +74,14 @@ async function serveControlPlane(
     logger,
   };
 
-  await reconcile(deps, { holder: LEASE_HOLDER, verifyAll: true });
+  // The lease holder is the data folder: stable, so a restart after a crash takes the lease back at
+  // once, and distinct, so two control planes sharing one DynamoDB never reconcile at the same time.
+  const holder = `local:${config.dataDir}`;
+  await reconcile(deps, { holder, verifyAll: true });
   let passes = Promise.resolve();
   const timer = setInterval(() => {
     passes = passes
-      .then(() => reconcile(deps, { holder: LEASE_HOLDER }))
+      .then(() => reconcile(deps, { holder }))
       .then(
         () => undefined,
         (error: unknown) => logger.error('reconcile pass failed', { error }),

@@ -2,6 +2,7 @@
  * A file per sandbox process under `<dataDir>/runtime`, so a control plane that crashed can find the
  * processes it left behind when it starts again.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Endpoint } from '../../core/model.js';
@@ -62,14 +63,18 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Alive, and (where /proc exists) still carrying the sandbox's SESSION_ID, so a reused pid is not ours. */
+/**
+ * Alive, and still carrying the sandbox's SESSION_ID in its environment, so a reused pid is never
+ * taken for a sandbox (and never signalled): /proc on Linux, `ps eww` elsewhere. When neither can
+ * tell, the process is not adopted.
+ */
 function isSameProcess(record: ProcessRecord): boolean {
   if (!isAlive(record.pid)) return false;
+  const marker = `SESSION_ID=${record.sessionId}`;
   try {
-    return readFileSync(`/proc/${record.pid}/environ`, 'utf8')
-      .split('\0')
-      .includes(`SESSION_ID=${record.sessionId}`);
+    return readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0').includes(marker);
   } catch {
-    return process.platform !== 'linux';
+    const ps = spawnSync('ps', ['eww', '-o', 'command=', '-p', String(record.pid)], { encoding: 'utf8' });
+    return ps.status === 0 && ps.stdout.split(/\s+/).includes(marker);
   }
 }
