@@ -1,3 +1,5 @@
+import type { FieldError } from './errors.js';
+
 /** Lifecycle settings core needs; adapters parse them from the environment. Units are in the names. */
 export interface LifecycleConfig {
   /** Names of the configured sandbox profiles. */
@@ -39,3 +41,17 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   maxStopAttempts: 5,
   retentionSeconds: 7 * 86_400,
 };
+
+/** The field error for an idle timeout outside the configured bounds, or null if it is within them. */
+export function idleTimeoutError(config: LifecycleConfig, idleTimeoutSeconds: number): FieldError | null {
+  if (
+    idleTimeoutSeconds >= config.minIdleTimeoutSeconds &&
+    idleTimeoutSeconds <= config.maxIdleTimeoutSeconds
+  ) {
+    return null;
+  }
+  return {
+    path: 'idleTimeoutSeconds',
+    message: `must be between ${config.minIdleTimeoutSeconds} and ${config.maxIdleTimeoutSeconds}`,
+  };
+}

@@ -1,3 +1,4 @@
+import { idleTimeoutError } from './config.js';
 import type { CoreDeps } from './deps.js';
 import { type FieldError, SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
@@ -117,15 +118,8 @@ function resolveSettings({ config }: CoreDeps, request: GetOrCreateRequest): Set
   const maxLifetimeSeconds =
     request.maxLifetimeSeconds ?? Math.max(config.defaultMaxLifetimeSeconds, idleTimeoutSeconds);
   const errors: FieldError[] = [];
-  if (
-    idleTimeoutSeconds < config.minIdleTimeoutSeconds ||
-    idleTimeoutSeconds > config.maxIdleTimeoutSeconds
-  ) {
-    errors.push({
-      path: 'idleTimeoutSeconds',
-      message: `must be between ${config.minIdleTimeoutSeconds} and ${config.maxIdleTimeoutSeconds}`,
-    });
-  }
+  const invalidIdle = idleTimeoutError(config, idleTimeoutSeconds);
+  if (invalidIdle) errors.push(invalidIdle);
   if (maxLifetimeSeconds < idleTimeoutSeconds || maxLifetimeSeconds > config.maxLifetimeCapSeconds) {
     errors.push({
       path: 'maxLifetimeSeconds',

@@ -1,3 +1,4 @@
+import { idleTimeoutError } from './config.js';
 import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import { type ChatKey, chatKeyOf, isLive, LIVE_STATUSES, type Session, type StopReason } from './model.js';
@@ -88,19 +89,9 @@ export async function deleteSandbox(
  */
 export async function keepalive(deps: CoreDeps, key: ChatKey, idleTimeoutSeconds?: number): Promise<Session> {
   const { store, clock, config } = deps;
-  if (
-    idleTimeoutSeconds !== undefined &&
-    (idleTimeoutSeconds < config.minIdleTimeoutSeconds || idleTimeoutSeconds > config.maxIdleTimeoutSeconds)
-  ) {
-    throw new SandboxError('validation_failed', 'The request body is invalid.', {
-      errors: [
-        {
-          path: 'idleTimeoutSeconds',
-          message: `must be between ${config.minIdleTimeoutSeconds} and ${config.maxIdleTimeoutSeconds}`,
-        },
-      ],
-    });
-  }
+  const invalid = idleTimeoutSeconds === undefined ? null : idleTimeoutError(config, idleTimeoutSeconds);
+  if (invalid)
+    throw new SandboxError('validation_failed', 'The request body is invalid.', { errors: [invalid] });
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const current = await store.get(key);
     const now = clock.now();
