@@ -7,6 +7,8 @@ import {
   type DescribeTaskDefinitionCommandOutput,
   type ECSClient,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  type RunTaskCommandInput,
   type Task,
   type TaskStopCode,
 } from '@aws-sdk/client-ecs';
@@ -188,5 +190,13 @@ export function acceptVolumeCreation(ecs: AwsClientStub<ECSClient>, efs: AwsClie
   ecs.on(DescribeTaskDefinitionCommand).resolves(baseTaskDefinition());
   ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => ({
     taskDefinition: { taskDefinitionArn: chatTaskDefinitionArn(input.family) },
+  }));
+}
+
+/** RunTask answers a new task for every launch, keyed by its client token, in `lastStatus`. */
+export function acceptRunTask(ecs: AwsClientStub<ECSClient>, lastStatus = 'PROVISIONING'): void {
+  ecs.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({
+    tasks: [fargateTask({ arn: taskArn(input.clientToken!), startedBy: input.startedBy!, lastStatus })],
+    failures: [],
   }));
 }

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
-import {
-  ECSClient,
-  ECSServiceException,
-  RunTaskCommand,
-  type RunTaskCommandInput,
-  StopTaskCommand,
-} from '@aws-sdk/client-ecs';
+import { ECSClient, ECSServiceException, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fargateTask, taskArn } from '../ecs/fixtures.js';
 import { createTestTable } from '../support/dynamo.js';
 import { type HttpRequest, httpApiEvent, lambdaContext } from './events.js';
-import { type ApiAnswer, acceptVolumeCreation, coldStart, functionEnv, parseAnswer } from './harness.js';
+import {
+  type ApiAnswer,
+  acceptRunTask,
+  acceptVolumeCreation,
+  coldStart,
+  functionEnv,
+  parseAnswer,
+} from './harness.js';
 
 const ecsMock = mockClient(ECSClient);
 const efsMock = mockClient(EFSClient);
@@ -31,19 +31,6 @@ const chatPath = (chatId: string) => `/v1/chats/${chatId}/sandbox`;
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
 const BOB = 'arn:aws:iam::111122223333:user/bob';
 
-function acceptRunTask(): void {
-  ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({
-    tasks: [
-      fargateTask({
-        arn: taskArn(input.clientToken!),
-        startedBy: input.startedBy!,
-        lastStatus: 'PROVISIONING',
-      }),
-    ],
-    failures: [],
-  }));
-}
-
 beforeAll(async () => {
   tableName = (await createTestTable()).tableName;
   coldStart(functionEnv(tableName));
@@ -58,7 +45,7 @@ beforeEach(() => {
   ecsMock.reset();
   efsMock.reset();
   acceptVolumeCreation(ecsMock, efsMock);
-  acceptRunTask();
+  acceptRunTask(ecsMock);
 });
 
 describe('api function (IAM authorizer)', () => {

@@ -8,7 +8,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/adapters/dynamodb/loc
 import { ENV } from '../../src/config/env-names.js';
 import { BASE_TASK_DEFINITION_ARN, SETTINGS } from '../ecs/fixtures.js';
 
-export { acceptVolumeCreation } from '../ecs/fixtures.js';
+export { acceptRunTask, acceptVolumeCreation } from '../ecs/fixtures.js';
 
 /** The environment the CDK stack gives the functions, pointed at a test table on DynamoDB Local. */
 export function functionEnv(

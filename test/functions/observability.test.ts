@@ -1,12 +1,11 @@
-import { ECSClient, ListTasksCommand, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fargateTask, taskArn } from '../ecs/fixtures.js';
 import { createTestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext } from './events.js';
-import { acceptVolumeCreation, coldStart, functionEnv } from './harness.js';
+import { acceptRunTask, acceptVolumeCreation, coldStart, functionEnv } from './harness.js';
 
 const ecsMock = mockClient(ECSClient);
 const efsMock = mockClient(EFSClient);
@@ -34,11 +33,7 @@ describe('api function metrics', () => {
     ecsMock.reset();
     efsMock.reset();
     acceptVolumeCreation(ecsMock, efsMock);
-    ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({
-      tasks: [
-        fargateTask({ arn: taskArn(input.clientToken!), startedBy: input.startedBy!, lastStatus: 'PENDING' }),
-      ],
-    }));
+    acceptRunTask(ecsMock, 'PENDING');
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
 
     const event = httpApiEvent({

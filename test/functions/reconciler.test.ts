@@ -5,7 +5,6 @@ import {
   ECSClient,
   ListTasksCommand,
   RunTaskCommand,
-  type RunTaskCommandInput,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { DeleteAccessPointCommand, EFSClient } from '@aws-sdk/client-efs';
@@ -16,7 +15,7 @@ import { encodeStartedBy, parseStartedBy } from '../../src/adapters/ecs/naming.j
 import { CHAT_ACCESS_POINT_ID, fargateTask, taskArn } from '../ecs/fixtures.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext, taskStateChange } from './events.js';
-import { acceptVolumeCreation, coldStart, functionEnv, parseAnswer } from './harness.js';
+import { acceptRunTask, acceptVolumeCreation, coldStart, functionEnv, parseAnswer } from './harness.js';
 
 const ecsMock = mockClient(ECSClient);
 const efsMock = mockClient(EFSClient);
@@ -39,15 +38,7 @@ beforeEach(async () => {
   ecsMock.reset();
   efsMock.reset();
   acceptVolumeCreation(ecsMock, efsMock);
-  ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({
-    tasks: [
-      fargateTask({
-        arn: taskArn(input.clientToken!),
-        startedBy: input.startedBy!,
-        lastStatus: 'PROVISIONING',
-      }),
-    ],
-  }));
+  acceptRunTask(ecsMock);
   ecsMock.on(StopTaskCommand).resolves({});
   ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
 });

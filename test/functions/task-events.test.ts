@@ -1,13 +1,13 @@
-import { ECSClient, RunTaskCommand, type RunTaskCommandInput, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { ECSClient, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeStartedBy, parseStartedBy } from '../../src/adapters/ecs/naming.js';
-import { fargateTask, taskArn } from '../ecs/fixtures.js';
+import { taskArn } from '../ecs/fixtures.js';
 import { createTestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext, type TaskChange, taskStateChange } from './events.js';
-import { acceptVolumeCreation, coldStart, functionEnv, parseAnswer } from './harness.js';
+import { acceptRunTask, acceptVolumeCreation, coldStart, functionEnv, parseAnswer } from './harness.js';
 
 const ecsMock = mockClient(ECSClient);
 const efsMock = mockClient(EFSClient);
@@ -32,15 +32,7 @@ beforeEach(() => {
   ecsMock.reset();
   efsMock.reset();
   acceptVolumeCreation(ecsMock, efsMock);
-  ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({
-    tasks: [
-      fargateTask({
-        arn: taskArn(input.clientToken!),
-        startedBy: input.startedBy!,
-        lastStatus: 'PROVISIONING',
-      }),
-    ],
-  }));
+  acceptRunTask(ecsMock);
   ecsMock.on(StopTaskCommand).resolves({});
 });
 
