@@ -80,6 +80,7 @@ const Profile = z.strictObject({
   taskDefinitionArn: z.string().regex(TASK_DEFINITION_ARN, 'must be a task definition ARN with its revision'),
   containerName: z.string().min(1),
   port: z.number().int().min(1).max(65_535),
+  envAllow: z.array(z.string().regex(/^[A-Z0-9_*]{1,128}$/, 'env name patterns: A-Z 0-9 _ and *')).optional(),
 });
 
 const Profiles = z
@@ -158,6 +159,11 @@ export function parseAwsConfig(env: NodeJS.ProcessEnv): AwsConfig {
       ...DEFAULT_LIFECYCLE,
       profiles: profileNames,
       defaultProfile: profileNames.includes('default') ? 'default' : profileNames[0]!,
+      envAllowLists: Object.fromEntries(
+        Object.entries(profiles).flatMap(([name, profile]) =>
+          profile.envAllow ? [[name, profile.envAllow]] : [],
+        ),
+      ),
       minIdleTimeoutSeconds: e[ENV.minIdleTimeoutSeconds],
       defaultIdleTimeoutSeconds: e[ENV.defaultIdleTimeoutSeconds],
       defaultMaxLifetimeSeconds: e[ENV.defaultMaxLifetimeSeconds],

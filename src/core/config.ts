@@ -5,6 +5,11 @@ export interface LifecycleConfig {
   /** Names of the configured sandbox profiles. */
   readonly profiles: readonly string[];
   readonly defaultProfile: string;
+  /**
+   * Profiles in strict mode: profile name -> the env name patterns (`APP_*`) its sandboxes accept.
+   * A profile not listed accepts any name the env policy allows.
+   */
+  readonly envAllowLists?: Readonly<Record<string, readonly string[]>>;
   readonly minIdleTimeoutSeconds: number;
   readonly defaultIdleTimeoutSeconds: number;
   readonly maxIdleTimeoutSeconds: number;

@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unsupported_media_type',
   'unauthorized',
+  'misdirected_request',
   'route_not_found',
   'sandbox_not_found',
   'sandbox_conflict',

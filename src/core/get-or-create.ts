@@ -1,5 +1,6 @@
 import { idleTimeoutError } from './config.js';
 import type { CoreDeps } from './deps.js';
+import { allowListMatcher, envViolations } from './env-policy.js';
 import { type FieldError, SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
 import { type ChatKey, isLive, isTerminal, type Session } from './model.js';
@@ -125,6 +126,11 @@ function resolveSettings({ config }: CoreDeps, request: GetOrCreateRequest): Set
       path: 'maxLifetimeSeconds',
       message: `must be between idleTimeoutSeconds (${idleTimeoutSeconds}) and ${config.maxLifetimeCapSeconds}`,
     });
+  }
+  const allowList = config.envAllowLists?.[profile];
+  const allow = allowList ? allowListMatcher(allowList) : undefined;
+  for (const violation of envViolations(request.env ?? {}, allow)) {
+    errors.push({ path: `env.${violation.name}`, message: violation.message });
   }
   if (errors.length > 0) {
     throw new SandboxError('validation_failed', 'The request body is invalid.', { errors });

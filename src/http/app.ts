@@ -19,6 +19,12 @@ export interface AppDeps {
    * remaining time); long-polls end by then whatever `waitSeconds` asked for.
    */
   readonly answerBy?: (c: Context<AppEnv>) => number | undefined;
+  /**
+   * Whether the server answers for the request's `Host` (local mode: loopback names and the
+   * configured host). Checked before anything else, so a page that reached the port through DNS
+   * rebinding gets 421 and no further. Absent: every host (API Gateway fixes the host itself).
+   */
+  readonly acceptsHost?: (host: string) => boolean;
 }
 
 export interface AppEnv {
@@ -30,6 +36,17 @@ export type App = OpenAPIHono<AppEnv>;
 /** The HTTP API of API.md as a Hono app; the same app serves local mode and the Lambda function. */
 export function createApp(deps: AppDeps): App {
   const app: App = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  const { acceptsHost } = deps;
+  if (acceptsHost) {
+    app.use('*', async (c, next) => {
+      const host = c.req.header('host') ?? new URL(c.req.url).host;
+      if (!acceptsHost(host)) {
+        throw new SandboxError('misdirected_request', 'This server answers only for its own host names.');
+      }
+      return next();
+    });
+  }
 
   registerHealthRoutes(app, deps);
 

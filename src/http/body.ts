@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { FORBIDDEN_KEYS } from '../core/env-policy.js';
 import { SandboxError } from '../core/errors.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -29,12 +30,50 @@ export function jsonBody(options: { optional: boolean }): MiddlewareHandler {
       throw new SandboxError('unsupported_media_type', 'Send the body as application/json.');
     }
     if (options.optional && length === '0') return next();
+    let body: unknown;
     try {
-      await c.req.json();
+      body = await c.req.json();
     } catch (error) {
       if (error instanceof SandboxError) throw error;
       throw new SandboxError('malformed_json', 'The request body is not valid JSON.');
     }
+    const forbidden = forbiddenKeyPaths(body);
+    if (forbidden.length > 0) {
+      throw new SandboxError('validation_failed', 'The request body is invalid.', {
+        errors: forbidden.map((path) => ({ path, message: `keys must not be ${FORBIDDEN_KEYS.join(', ')}` })),
+      });
+    }
     return next();
   };
+}
+
+/**
+ * Paths of object keys JavaScript treats specially (`__proto__`, `constructor`, `prototype`),
+ * anywhere in a parsed body. JSON.parse keeps them as plain keys, but schema parsing would drop
+ * `__proto__` silently and the DynamoDB marshaller mistakes an object with a `constructor` for a
+ * class instance, so they are refused before either sees them.
+ */
+export function forbiddenKeyPaths(body: unknown): string[] {
+  interface Step {
+    readonly key: string;
+    readonly parent: Step | null;
+  }
+  const pathOf = (last: Step): string => {
+    const keys: string[] = [];
+    for (let step: Step | null = last; step; step = step.parent) keys.push(step.key);
+    return keys.reverse().join('.');
+  };
+  const found: string[] = [];
+  // Iterative, with paths as parent links: a 64 KiB body can nest tens of thousands of levels deep.
+  const pending: [unknown, Step | null][] = [[body, null]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, at] = next;
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) {
+      const step = { key, parent: at };
+      if (FORBIDDEN_KEYS.includes(key)) found.push(pathOf(step));
+      pending.push([(value as Record<string, unknown>)[key], step]);
+    }
+  }
+  return found;
 }

@@ -1,5 +1,6 @@
 /** zod schemas of the HTTP API: they validate requests and produce the OpenAPI 3.1 document. */
 import { z } from '@hono/zod-openapi';
+import { ENV_NAME, envNameViolation, FORBIDDEN_KEYS, RESERVED_ENV_PATTERNS } from '../core/env-policy.js';
 import { SANDBOX_STATUSES, STOP_REASONS } from '../core/model.js';
 
 const UUID_TEXT =
@@ -18,7 +19,6 @@ export const ChatParams = z.object({
     .openapi({ param: { name: 'chatId', in: 'path' }, example: '11111111-1111-1111-1111-111111111111' }),
 });
 
-const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 /**
  * ECS accepts at most 8192 characters of container overrides (JSON) per RunTask; with the variables
  * the control plane adds and the JSON around each one, 6144 characters of names and values, counted
@@ -26,19 +26,19 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
  */
 const MAX_ENV_CHARS = 6144;
 const jsonLength = (text: string) => JSON.stringify(text).length - 2;
-const RESERVED_ENV = new Set([
-  'AGENT_ID',
-  'CHAT_ID',
-  'SESSION_ID',
-  'PORT',
-  'CHAT_DIR',
-  'DEPENDENCIES_DIR',
-  'TOOLS_DIR',
-]);
-const isReservedEnv = (name: string) => RESERVED_ENV.has(name) || /^(AWS|ECS)_/.test(name);
+const noNul = (text: string) => !text.includes('\0');
+
+const ENV_DESCRIPTION =
+  'Variables for the sandbox process. Refused with 422, naming the variable: names outside ' +
+  '^[A-Z_][A-Z0-9_]{0,127}$, a NUL byte anywhere, and reserved names: ' +
+  `${RESERVED_ENV_PATTERNS.join(', ')} (\`*\` matches any characters). ` +
+  'A profile may also accept only the names on its own allow-list.';
 
 const Env = z
-  .record(z.string().regex(ENV_NAME, 'env names match ^[A-Z_][A-Z0-9_]{0,127}$'), z.string().max(4096))
+  .record(
+    z.string().regex(ENV_NAME, 'env names match ^[A-Z_][A-Z0-9_]{0,127}$'),
+    z.string().max(4096).refine(noNul, 'env values must not contain NUL'),
+  )
   .refine((env) => Object.keys(env).length <= 50, 'at most 50 variables')
   .refine(
     (env) =>
@@ -47,14 +47,22 @@ const Env = z
     `names and values together at most ${MAX_ENV_CHARS} characters, counted as escaped in JSON`,
   )
   .superRefine((env, ctx) => {
-    for (const name of Object.keys(env).filter(isReservedEnv)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `'${name}' is reserved` });
+    for (const name of Object.keys(env)) {
+      const problem = envNameViolation(name);
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
     }
   })
-  .openapi({ example: { LOG_LEVEL: 'debug' } });
+  .openapi({ description: ENV_DESCRIPTION, example: { LOG_LEVEL: 'debug' } });
+
+const MetadataKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(noNul, 'metadata keys must not contain NUL')
+  .refine((key) => !FORBIDDEN_KEYS.includes(key), `metadata keys must not be ${FORBIDDEN_KEYS.join(', ')}`);
 
 const Metadata = z
-  .record(z.string().min(1).max(64), z.string().max(256))
+  .record(MetadataKey, z.string().max(256).refine(noNul, 'metadata values must not contain NUL'))
   .refine((metadata) => Object.keys(metadata).length <= 20, 'at most 20 entries')
   .openapi({ example: { team: 'search' } });
 

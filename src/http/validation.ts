@@ -10,8 +10,14 @@ export function validationError(error: z.ZodError, target: string): SandboxError
   const where = target === 'json' ? 'body' : target;
   const errors = error.issues.map((issue) => ({
     path: issue.path.length > 0 ? issue.path.join('.') : where,
-    message:
-      issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+    message: messageOf(issue),
   }));
   return new SandboxError('validation_failed', `The request ${where} is invalid.`, { errors });
+}
+
+function messageOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  // A record key that broke its own schema: its message says which rule.
+  if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message;
+  return issue.message;
 }

@@ -1,3 +1,4 @@
+import type { LifecycleConfig } from '../../src/core/config.js';
 import { createApp } from '../../src/http/app.js';
 import { localTokenAuth } from '../../src/http/auth.js';
 import { createTestTable } from '../support/dynamo.js';
@@ -8,9 +9,16 @@ export const AUTH = { Authorization: `Bearer ${TOKEN}` };
 export const CHAT = '11111111-1111-4111-8111-111111111111';
 
 /** The app over DynamoDB Local and a fake runtime, with helpers to call it as a client would. */
-export async function httpHarness() {
-  const deps = coreDeps((await createTestTable()).store);
-  const app = createApp({ core: deps, authenticate: localTokenAuth(TOKEN), version: '9.9.9' });
+export async function httpHarness(
+  options: { config?: Partial<LifecycleConfig>; acceptsHost?: (host: string) => boolean } = {},
+) {
+  const deps = coreDeps((await createTestTable()).store, options.config ? { config: options.config } : {});
+  const app = createApp({
+    core: deps,
+    authenticate: localTokenAuth(TOKEN),
+    version: '9.9.9',
+    ...(options.acceptsHost ? { acceptsHost: options.acceptsHost } : {}),
+  });
   const call = (
     method: string,
     path: string,

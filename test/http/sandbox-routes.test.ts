@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { LaunchError } from '../../src/core/errors.js';
 import { AUTH, CHAT, httpHarness, json, problem } from './harness.js';
 
@@ -7,6 +7,16 @@ describe('sandbox routes', () => {
   beforeEach(async () => {
     h = await httpHarness();
   });
+
+  /** The chat's session once its launch is recorded (the PUT that started it is still waiting). */
+  async function launchedSession() {
+    let stored = await h.deps.store.get({ tenant: 'local', chatId: CHAT });
+    await vi.waitFor(async () => {
+      stored = await h.deps.store.get({ tenant: 'local', chatId: CHAT });
+      expect(stored?.runtimeRef).toBeTruthy();
+    });
+    return stored;
+  }
 
   it('creates with 201, then reuses with 200 and the same session', async () => {
     const created = await h.put(CHAT, { agentId: 'agent-alpha', metadata: { team: 'search' } });
@@ -70,8 +80,7 @@ describe('sandbox routes', () => {
   it('answers 503 launch_failed without the runtime reason when the sandbox fails during the wait', async () => {
     h.deps.clock.sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     const pending = h.put(CHAT, { agentId: 'a1', waitSeconds: 5 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const stored = await h.deps.store.get({ tenant: 'local', chatId: CHAT });
+    const stored = await launchedSession();
     const { onRuntimeEvent } = await import('../../src/core/runtime-events.js');
     await onRuntimeEvent(h.deps, {
       kind: 'stopped',
@@ -112,9 +121,8 @@ describe('sandbox routes', () => {
     // Real sleeps here, so the PUT is still polling when the running event arrives.
     h.deps.clock.sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     const pending = h.put(CHAT, { agentId: 'a1', waitSeconds: 5 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
     const { onRuntimeEvent } = await import('../../src/core/runtime-events.js');
-    const stored = await h.deps.store.get({ tenant: 'local', chatId: CHAT });
+    const stored = await launchedSession();
     await onRuntimeEvent(h.deps, {
       kind: 'running',
       tenant: 'local',

@@ -13,6 +13,7 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { envRefusal } from '../../core/env-policy.js';
 import { LaunchError } from '../../core/errors.js';
 import type {
   LaunchResult,
@@ -69,6 +70,8 @@ export class EcsSandboxRuntime implements SandboxRuntime {
     const { ecs, settings, volumes } = this.deps;
     const profile = settings.profiles[spec.profile];
     if (!profile) throw new LaunchError(`profile '${spec.profile}' is not configured`, false);
+    const refusal = envRefusal(spec.env, profile.envAllow);
+    if (refusal) throw new LaunchError(refusal, false);
     if (!isEncodableSessionId(spec.sessionId)) {
       throw new LaunchError(`session id '${spec.sessionId}' cannot be carried by startedBy`, false);
     }

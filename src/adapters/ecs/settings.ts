@@ -8,6 +8,8 @@ export interface EcsProfile {
   readonly containerName: string;
   /** The port the sandbox listens on; the endpoint is the task's private IPv4 address and this port. */
   readonly port: number;
+  /** Strict mode: the env name patterns (`APP_*`) its sandboxes accept; absent, any the policy allows. */
+  readonly envAllow?: readonly string[];
 }
 
 export interface MountPaths {
