@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startLocalDynamo } from '../src/adapters/dynamodb/local-dynamodb.js';
+import { startLocalDynamo } from '../src/local/dynamodb-local.js';
 import { coldStartFigure } from './figures/cold-start.js';
 import { concurrentGetOrCreateFigure } from './figures/concurrent-get-or-create.js';
 import { dynamodbCallsFigure } from './figures/dynamodb-calls.js';

@@ -1,7 +1,7 @@
 /** What a figure answers, the one table the run prints, and the machine the numbers came from. */
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { LocalDynamo } from '../../src/adapters/dynamodb/local-dynamodb.js';
+import type { LocalDynamo } from '../../src/local/dynamodb-local.js';
 
 /** One line of the printed table: a measure, its value, the floor taken in the same run, and the ratio. */
 export interface Row {

@@ -7,14 +7,32 @@ import { StartupError } from './startup-error.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-const DEFAULT_API_TOKEN = 'local-dev-token';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+const LocalProfileSchema = z.strictObject({
+  command: z.array(z.string().min(1)).min(1),
+  envAllow: z.array(z.string().regex(/^[A-Z0-9_*]{1,128}$/, 'env name patterns: A-Z 0-9 _ and *')).optional(),
+});
 
 /** Local mode's environment (API.md "Local mode knobs"), parsed once at start. */
 const LocalEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8123),
   HOST: z.string().min(1).default('127.0.0.1'),
-  SANDBOX_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default(DEFAULT_API_TOKEN),
+  SANDBOX_API_TOKEN: z
+    .string()
+    .min(8, 'must be at least 8 characters')
+    .regex(/^\S+$/, 'must not contain spaces')
+    .optional(),
+  /** More host names the API answers for, comma-separated (beyond loopback and HOST). */
+  SANDBOX_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((text) =>
+      (text ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name.length > 0),
+    ),
   SANDBOX_DATA_DIR: z.string().min(1).default('.data'),
   SANDBOX_RECONCILE_INTERVAL_SECONDS: seconds(5),
   SANDBOX_MIN_IDLE_TIMEOUT_SECONDS: seconds(60),
@@ -25,19 +43,19 @@ const LocalEnv = z.object({
     .regex(/^[A-Za-z0-9_.-]{3,255}$/)
     .default('sandbox-sessions'),
   DYNAMODB_ENDPOINT: z.url().optional(),
-  /** Extra profiles as JSON: { "<name>": { "command": ["program", "arg", ...] } }. */
+  /** Extra profiles as JSON: { "<name>": { "command": ["program", "arg", ...], "envAllow"?: [...] } }. */
   SANDBOX_LOCAL_PROFILES: z
     .string()
     .optional()
     .transform((text, ctx) => {
       if (!text) return {};
       const parsed = z
-        .record(z.string().min(1).max(64), z.object({ command: z.array(z.string().min(1)).min(1) }))
+        .record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), LocalProfileSchema)
         .safeParse(safeJson(text));
       if (!parsed.success) {
         ctx.addIssue({
           code: 'custom',
-          message: 'must be JSON: { "<name>": { "command": ["program", ...] } }',
+          message: 'must be JSON: { "<name>": { "command": ["program", ...], "envAllow"?: ["APP_*", ...] } }',
         });
         return z.NEVER;
       }
@@ -56,7 +74,12 @@ function safeJson(text: string): unknown {
 export interface LocalConfig {
   readonly port: number;
   readonly host: string;
-  readonly apiToken: string;
+  /** The token from SANDBOX_API_TOKEN; absent, the data folder's own (generated on first start). */
+  readonly apiToken: string | undefined;
+  /** Host names the API answers for beyond loopback and `host`. */
+  readonly allowedHosts: readonly string[];
+  /** Whether `host` is reachable from other machines. */
+  readonly exposed: boolean;
   readonly dataDir: string;
   readonly reconcileIntervalSeconds: number;
   readonly tableName: string;
@@ -79,12 +102,6 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     throw new StartupError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
-  // Local sandboxes are plain processes on this machine: with a well-known token, only loopback.
-  if (!LOOPBACK_HOSTS.has(e.HOST) && e.SANDBOX_API_TOKEN === DEFAULT_API_TOKEN) {
-    throw new StartupError(
-      `HOST ${e.HOST} is reachable from other machines: set SANDBOX_API_TOKEN to a secret of your own first.`,
-    );
-  }
   const profiles: Record<string, LocalProfile> = {
     default: { command: [process.execPath, DEMO_AGENT_PATH] },
     ...e.SANDBOX_LOCAL_PROFILES,
@@ -93,6 +110,8 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     port: e.PORT,
     host: e.HOST,
     apiToken: e.SANDBOX_API_TOKEN,
+    allowedHosts: e.SANDBOX_ALLOWED_HOSTS,
+    exposed: !LOOPBACK_HOSTS.has(e.HOST),
     // Absolute, because DynamoDB Local runs with its own package folder as working directory.
     dataDir: resolve(e.SANDBOX_DATA_DIR),
     reconcileIntervalSeconds: e.SANDBOX_RECONCILE_INTERVAL_SECONDS,
@@ -102,6 +121,11 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     lifecycle: {
       ...DEFAULT_LIFECYCLE,
       profiles: Object.keys(profiles),
+      envAllowLists: Object.fromEntries(
+        Object.entries(profiles).flatMap(([name, profile]) =>
+          profile.envAllow ? [[name, profile.envAllow]] : [],
+        ),
+      ),
       minIdleTimeoutSeconds: e.SANDBOX_MIN_IDLE_TIMEOUT_SECONDS,
       defaultIdleTimeoutSeconds: e.SANDBOX_DEFAULT_IDLE_TIMEOUT_SECONDS,
       defaultMaxLifetimeSeconds: e.SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS,

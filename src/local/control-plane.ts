@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
-import { dynamoClient, type LocalDynamo, startLocalDynamo } from '../adapters/dynamodb/local-dynamodb.js';
+import { localDynamoClient, type StaticCredentials } from '../adapters/dynamodb/local-client.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { LocalProcessRuntime } from '../adapters/local/local-runtime.js';
 import type { CoreDeps } from '../core/deps.js';
@@ -16,11 +17,16 @@ import { localTokenAuth } from '../http/auth.js';
 import { VERSION } from '../version.js';
 import type { LocalConfig } from './config.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import { apiTokenOf, loadOrCreateSecret, SECRET_FILES } from './data-dir-secrets.js';
+import { type LocalDynamo, startLocalDynamo } from './dynamodb-local.js';
+import { localHostGuard } from './host-guard.js';
 import { StartupError } from './startup-error.js';
 
 export interface LocalControlPlane {
   /** Base URL of the API, e.g. http://127.0.0.1:8123. */
   readonly url: string;
+  /** The bearer token callers send: SANDBOX_API_TOKEN, or the data folder's own. */
+  readonly apiToken: string;
   readonly deps: CoreDeps;
   /** Stops the sandboxes it runs (recorded `stopped`), the reconciler, the server and DynamoDB Local. */
   stop(): Promise<void>;
@@ -40,9 +46,10 @@ export async function startLocalControlPlane(
   let dynamo: LocalDynamo | null = null;
   try {
     await assertPortFree(config.host, config.port);
+    const credentials = dynamoCredentials(config.dataDir);
     if (!config.dynamoEndpoint)
-      dynamo = await startLocalDynamo({ dataDir: join(config.dataDir, 'dynamodb') });
-    return await serveControlPlane(config, logger, dynamo, lock);
+      dynamo = await startLocalDynamo({ dataDir: join(config.dataDir, 'dynamodb'), credentials });
+    return await serveControlPlane(config, logger, { dynamo, credentials, lock });
   } catch (error) {
     await dynamo?.stop();
     lock.release();
@@ -50,13 +57,24 @@ export async function startLocalControlPlane(
   }
 }
 
+/**
+ * The data folder's DynamoDB access key: DynamoDB Local keeps one database per key, so a key nobody
+ * else knows keeps this folder's sessions out of reach of anything else that can reach its port.
+ */
+function dynamoCredentials(dataDir: string): StaticCredentials {
+  const accessKeyId = loadOrCreateSecret(join(dataDir, SECRET_FILES.dynamoAccessKey), () =>
+    randomBytes(16).toString('hex'),
+  );
+  return { accessKeyId, secretAccessKey: accessKeyId };
+}
+
 async function serveControlPlane(
   config: LocalConfig,
   logger: Logger,
-  dynamo: LocalDynamo | null,
-  lock: DataDirLock,
+  parts: { dynamo: LocalDynamo | null; credentials: StaticCredentials; lock: DataDirLock },
 ): Promise<LocalControlPlane> {
-  const client = dynamoClient(config.dynamoEndpoint ?? dynamo!.endpoint);
+  const { dynamo, lock } = parts;
+  const client = localDynamoClient(config.dynamoEndpoint ?? dynamo!.endpoint, parts.credentials);
   await ensureTable(client, config.tableName);
 
   const runtime: LocalProcessRuntime = new LocalProcessRuntime({
@@ -88,7 +106,13 @@ async function serveControlPlane(
       );
   }, config.reconcileIntervalSeconds * 1000);
 
-  const app = createApp({ core: deps, authenticate: localTokenAuth(config.apiToken), version: VERSION });
+  const apiToken = config.apiToken ?? apiTokenOf(config.dataDir);
+  const app = createApp({
+    core: deps,
+    authenticate: localTokenAuth(apiToken),
+    version: VERSION,
+    acceptsHost: localHostGuard(config.host, config.allowedHosts),
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>
       resolve(started),
@@ -102,7 +126,8 @@ async function serveControlPlane(
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://${config.host}:${port}`,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    apiToken,
     deps,
     async stop() {
       clearInterval(timer);

@@ -4,7 +4,7 @@
  * EFS (which mock every client instance, the modules' own included).
  */
 import { inject, vi } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/adapters/dynamodb/local-dynamodb.js';
+import { LOCAL_REGION, TEST_CREDENTIALS } from '../../src/adapters/dynamodb/local-client.js';
 import { ENV } from '../../src/config/env-names.js';
 import { BASE_TASK_DEFINITION_ARN, SETTINGS } from '../ecs/fixtures.js';
 
@@ -31,8 +31,8 @@ export function functionEnv(
     [ENV.authMode]: 'iam',
     [ENV.dynamodbEndpoint]: inject('dynamoEndpoint'),
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -3,22 +3,28 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
-import { javaMajorVersion, startLocalDynamo } from '../../src/adapters/dynamodb/local-dynamodb.js';
 import { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
+import { javaMajorVersion, startLocalDynamo } from '../../src/local/dynamodb-local.js';
 
 describe('startLocalDynamo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sandbox-dynamo-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps its data in a folder given by a relative path, across a restart', async () => {
+  // Two JVM starts in a row: on a busy 2-core machine each can take well over ten seconds.
+  it('keeps its data in a folder given by a relative path, across a restart', {
+    timeout: 150_000,
+  }, async () => {
     // npm start's default data folder (.data) is relative to the project, not to DynamoDB Local's folder.
     const dataDir = relative(process.cwd(), join(dir, 'dynamodb'));
     const first = await startLocalDynamo({ dataDir });
     const client = first.client();
-    expect(await ensureTable(client, 'sessions')).toBe(true);
-    await new DynamoSessionStore(client, 'sessions').acquireLease('probe', 'me', 0, 1);
-    client.destroy();
-    await first.stop();
+    try {
+      expect(await ensureTable(client, 'sessions')).toBe(true);
+      await new DynamoSessionStore(client, 'sessions').acquireLease('probe', 'me', 0, 1);
+    } finally {
+      client.destroy();
+      await first.stop();
+    }
 
     const second = await startLocalDynamo({ dataDir });
     const again = second.client();

@@ -136,10 +136,23 @@ describe('local control plane, end to end', () => {
 });
 
 describe('local configuration', () => {
-  it('refuses to serve beyond loopback with the well-known default token', () => {
-    expect(() => parseLocalConfig({ HOST: '0.0.0.0' })).toThrow(StartupError);
-    expect(parseLocalConfig({ HOST: '0.0.0.0', SANDBOX_API_TOKEN: 'a-secret-of-mine' }).host).toBe('0.0.0.0');
-    expect(parseLocalConfig({}).host).toBe('127.0.0.1');
+  it('has no well-known token: without SANDBOX_API_TOKEN the data folder makes its own', () => {
+    expect(parseLocalConfig({}).apiToken).toBeUndefined();
+    expect(parseLocalConfig({ SANDBOX_API_TOKEN: 'a-secret-of-mine' }).apiToken).toBe('a-secret-of-mine');
+    expect(parseLocalConfig({}).exposed).toBe(false);
+    expect(parseLocalConfig({ HOST: '0.0.0.0' }).exposed).toBe(true);
+  });
+
+  it('reads extra host names and profile allow-lists', () => {
+    const config = parseLocalConfig({
+      SANDBOX_ALLOWED_HOSTS: 'devbox.lan, other.lan',
+      SANDBOX_LOCAL_PROFILES: '{"strict":{"command":["node","a.js"],"envAllow":["APP_*"]}}',
+    });
+    expect(config.allowedHosts).toEqual(['devbox.lan', 'other.lan']);
+    expect(config.lifecycle.envAllowLists).toEqual({ strict: ['APP_*'] });
+    expect(() =>
+      parseLocalConfig({ SANDBOX_LOCAL_PROFILES: '{"x":{"command":["a"],"envAllow":["a b"]}}' }),
+    ).toThrow(/SANDBOX_LOCAL_PROFILES/);
   });
 
   it('names the malformed variable', () => {

@@ -1,8 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LocalProcessRuntime } from '../../src/adapters/local/local-runtime.js';
+import { hasEnvEntry, isAlive } from '../../src/adapters/local/host-processes.js';
+import {
+  DATA_DIR_MARKER,
+  LocalProcessRuntime,
+  type LocalProfile,
+} from '../../src/adapters/local/local-runtime.js';
 import { LaunchError } from '../../src/core/errors.js';
 import type { LaunchSpec, RuntimeEvent } from '../../src/core/ports.js';
 import { DEMO_AGENT_PATH } from '../../src/local/config.js';
@@ -44,7 +50,9 @@ describe('LocalProcessRuntime', () => {
   let dataDir: string;
   let events: RuntimeEvent[];
   let runtime: LocalProcessRuntime;
-  const make = (profiles = { default: { command: [process.execPath, DEMO_AGENT_PATH] } }) =>
+  const make = (
+    profiles: Record<string, LocalProfile> = { default: { command: [process.execPath, DEMO_AGENT_PATH] } },
+  ) =>
     new LocalProcessRuntime({
       dataDir,
       profiles,
@@ -158,11 +166,88 @@ describe('LocalProcessRuntime', () => {
   it('adopts a live sandbox a previous runtime left behind', async () => {
     const { ref } = await runtime.launch(spec('s1'));
     await eventually(events, 'running', 's1');
+    const before = events.length;
     const successor = make();
     expect((await successor.listLive()).map((task) => task.sessionId)).toEqual(['s1']);
+    // Reported running again once its port answers, as a fresh launch is.
+    await vi.waitFor(() => expect(events.slice(before).map((event) => event.kind)).toContain('running'));
     expect((await successor.describe(ref)).status).toBe('running');
     await successor.stop(ref);
     await eventually(events, 'stopped', 's1');
     await successor.allExited();
+  });
+
+  it('finds a sandbox whose pid was never recorded, by the marker in its environment', async () => {
+    const { ref } = await runtime.launch(spec('s1'));
+    await eventually(events, 'running', 's1');
+    // As after a crash between the spawn and the record step: the intent is there, the pid is not.
+    const file = join(dataDir, 'runtime', 's1.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), pid: null }));
+    const successor = make();
+    expect((await successor.listLive()).map((task) => task.sessionId)).toEqual(['s1']);
+    expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBeGreaterThan(0);
+    await successor.stop(ref);
+    await successor.allExited();
+  });
+
+  it('stops every process of the folder that no session can own, and keeps one group per session', async () => {
+    await runtime.launch(spec('s1'));
+    await eventually(events, 'running', 's1');
+    const marker = { PATH: process.env.PATH ?? '', [DATA_DIR_MARKER]: dataDir };
+    // A second process group claiming the same session, and one whose session has no record.
+    const twin = spawn('sleep', ['60'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...marker, SESSION_ID: 's1' },
+    });
+    const stray = spawn('sleep', ['60'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...marker, SESSION_ID: 'gone' },
+    });
+    try {
+      // Until exec, a child's /proc environment is still its parent's.
+      await vi.waitFor(() => {
+        for (const child of [twin, stray])
+          expect(hasEnvEntry(child.pid!, DATA_DIR_MARKER, dataDir)).toBe(true);
+      });
+      const successor = make();
+      expect((await successor.listLive()).map((task) => task.sessionId)).toEqual(['s1']);
+      await vi.waitFor(() => {
+        expect(isAlive(twin.pid!)).toBe(false);
+        expect(isAlive(stray.pid!)).toBe(false);
+      });
+      expect((await successor.describe('local/s1')).status).not.toBe('stopped');
+      await successor.stop('local/s1');
+      await successor.allExited();
+    } finally {
+      for (const child of [twin, stray]) child.kill('SIGKILL');
+    }
+  });
+
+  it.each([
+    ['a reserved env name', spec('s1', { env: { NODE_OPTIONS: '--require=/tmp/x.js' } }), undefined],
+    ['a NUL byte in an env value', spec('s1', { env: { GREETING: 'a\u0000b' } }), undefined],
+    ['an env name outside the allow-list', spec('s1', { env: { OTHER: 'x' } }), ['APP_*']],
+  ])(
+    'refuses %s at spawn time, leaving no record, descriptor or process',
+    async (_name, launchSpec, envAllow) => {
+      runtime = make({
+        default: { command: [process.execPath, DEMO_AGENT_PATH], ...(envAllow ? { envAllow } : {}) },
+      });
+      const descriptors = readdirSync('/proc/self/fd').length;
+      await expect(runtime.launch(launchSpec)).rejects.toBeInstanceOf(LaunchError);
+      expect(readdirSync(join(dataDir, 'runtime'))).toEqual([]);
+      expect(readdirSync('/proc/self/fd').length).toBe(descriptors);
+      expect(await runtime.listLive()).toEqual([]);
+    },
+  );
+
+  it('turns any exception of the spawn into a launch error, leaving nothing behind', async () => {
+    runtime = make({ default: { command: [process.execPath, 'a\u0000b'] } });
+    const descriptors = readdirSync('/proc/self/fd').length;
+    await expect(runtime.launch(spec('s1'))).rejects.toBeInstanceOf(LaunchError);
+    expect(readdirSync(join(dataDir, 'runtime'))).toEqual([]);
+    expect(readdirSync('/proc/self/fd').length).toBe(descriptors);
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
-import { dynamoClient } from '../../src/adapters/dynamodb/local-dynamodb.js';
+import { localDynamoClient } from '../../src/adapters/dynamodb/local-client.js';
 import { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
 
 export interface TestTable {
@@ -13,7 +13,7 @@ export interface TestTable {
 
 /** A fresh session table on the run's DynamoDB Local, from the shared table definition. */
 export async function createTestTable(): Promise<TestTable> {
-  const client = dynamoClient(inject('dynamoEndpoint'));
+  const client = localDynamoClient(inject('dynamoEndpoint'));
   const tableName = `sessions-${randomUUID()}`;
   await ensureTable(client, tableName);
   return { client, tableName, store: new DynamoSessionStore(client, tableName) };

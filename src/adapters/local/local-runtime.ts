@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { envRefusal } from '../../core/env-policy.js';
 import { LaunchError } from '../../core/errors.js';
 import type {
   LaunchResult,
@@ -12,15 +13,25 @@ import type {
   TaskState,
 } from '../../core/ports.js';
 import { freePort } from './free-port.js';
-import { isAlive, type ProcessRecord, ProcessRegistry } from './process-registry.js';
+import {
+  canListProcesses,
+  groupAlive,
+  type HostProcess,
+  hasEnvEntry,
+  listProcesses,
+  signalGroup,
+} from './host-processes.js';
+import { type ProcessRecord, ProcessRegistry } from './process-registry.js';
 
-/** A local sandbox profile: the command to run; it must serve HTTP on `$HOST:$PORT`. */
+/** A local sandbox profile: the command to run (no shell); it must serve HTTP on `$HOST:$PORT`. */
 export interface LocalProfile {
   readonly command: readonly string[];
+  /** Strict mode: the env name patterns (`APP_*`) its sandboxes accept; absent, any the policy allows. */
+  readonly envAllow?: readonly string[];
 }
 
 export interface LocalRuntimeOptions {
-  /** Holds `chats/`, `dependencies/`, `tools/`, `logs/` and the process registry. */
+  /** Holds `chats/`, `dependencies/`, `tools/`, `logs/` and the process registry. Absolute. */
   readonly dataDir: string;
   readonly profiles: Readonly<Record<string, LocalProfile>>;
   /** Receives running and stopped events, the path ECS events take on AWS. */
@@ -32,23 +43,34 @@ export interface LocalRuntimeOptions {
   readonly readinessTimeoutMs?: number;
 }
 
+/**
+ * The environment variable that marks every sandbox process (and its children) as this data folder's,
+ * so a control plane that crashed finds them on its next start whatever it had written down.
+ */
+export const DATA_DIR_MARKER = 'SANDBOX_LOCAL_DATA_DIR';
+
 interface Sandbox {
-  readonly record: ProcessRecord;
+  readonly record: ProcessRecord & { readonly pid: number };
   ready: boolean;
   exit: string | null;
   readonly exited: Promise<void>;
 }
 
 const PROBE_INTERVAL_MS = 25;
-const ADOPTED_POLL_MS = 1_000;
+const ADOPTED_POLL_MS = 500;
 
 /**
  * Runs each sandbox as a local process on a free loopback port, in its own process group, with the
  * chat's directory and the shared ones passed as `CHAT_DIR`, `DEPENDENCIES_DIR`, `TOOLS_DIR`.
- * Processes a previous run left behind are adopted from the registry.
+ *
+ * Crash safety: a record of the intent is written before the spawn, and every sandbox process carries
+ * `SANDBOX_LOCAL_DATA_DIR` in its environment. At start the runtime finds every process of its data
+ * folder (by that marker on Linux, by recorded pid elsewhere), keeps one process group per session and
+ * stops the rest; the reconciler's orphan sweep then stops whatever no live session owns.
  */
 export class LocalProcessRuntime implements SandboxRuntime {
   private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly launching = new Map<string, Promise<LaunchResult>>();
   private readonly registry: ProcessRegistry;
   private readonly stopGraceMs: number;
   private readonly readinessTimeoutMs: number;
@@ -57,76 +79,24 @@ export class LocalProcessRuntime implements SandboxRuntime {
     this.registry = new ProcessRegistry(options.dataDir);
     this.stopGraceMs = options.stopGraceMs ?? 5_000;
     this.readinessTimeoutMs = options.readinessTimeoutMs ?? 30_000;
-    for (const record of this.registry.survivors()) this.adopt(record);
+    this.recover();
   }
 
   async launch(spec: LaunchSpec): Promise<LaunchResult> {
-    const ref = refOf(spec.sessionId);
-    if (this.sandboxes.has(spec.sessionId)) return { ref };
-    const profile = this.options.profiles[spec.profile];
-    if (!profile || profile.command.length === 0) {
-      throw new LaunchError(`local profile '${spec.profile}' has no command`, false);
+    if (this.sandboxes.has(spec.sessionId)) return { ref: refOf(spec.sessionId) };
+    let pending = this.launching.get(spec.sessionId);
+    if (!pending) {
+      pending = this.spawnSandbox(spec).finally(() => this.launching.delete(spec.sessionId));
+      this.launching.set(spec.sessionId, pending);
     }
-    const { dataDir } = this.options;
-    const chatDir = join(dataDir, 'chats', encodeURIComponent(spec.tenant), spec.chatId);
-    const dependenciesDir = join(dataDir, 'dependencies');
-    const toolsDir = join(dataDir, 'tools');
-    const logsDir = join(dataDir, 'logs');
-    for (const dir of [chatDir, dependenciesDir, toolsDir, logsDir]) mkdirSync(dir, { recursive: true });
-    const port = await freePort();
-    const log = openSync(join(logsDir, `${spec.sessionId}.log`), 'a');
-    const [command, ...args] = profile.command as [string, ...string[]];
-    const child = spawn(command, args, {
-      cwd: chatDir,
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
-        ...spec.env,
-        AGENT_ID: spec.agentId,
-        CHAT_ID: spec.chatId,
-        SESSION_ID: spec.sessionId,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        CHAT_DIR: chatDir,
-        DEPENDENCIES_DIR: dependenciesDir,
-        TOOLS_DIR: toolsDir,
-      },
-    });
-    closeSync(log);
-    if (child.pid === undefined) {
-      const error = await new Promise<Error>((resolve) => child.once('error', resolve));
-      throw new LaunchError(`could not start ${command}: ${error.message}`, false);
-    }
-    const record: ProcessRecord = {
-      pid: child.pid,
-      tenant: spec.tenant,
-      chatId: spec.chatId,
-      sessionId: spec.sessionId,
-      endpoint: { host: '127.0.0.1', port },
-      startedAt: Date.now(),
-    };
-    child.on('error', (error) =>
-      this.options.logger.warn('sandbox process error', { ...identity(record), error }),
-    );
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.onExit(sandbox, signal ? `exited on ${signal}` : `exited with code ${code}`).finally(resolve);
-      });
-    });
-    const sandbox: Sandbox = { record, ready: false, exit: null, exited };
-    this.registry.write(record);
-    this.sandboxes.set(spec.sessionId, sandbox);
-    void this.probe(sandbox);
-    return { ref };
+    return pending;
   }
 
   async describe(ref: string): Promise<TaskState> {
     const sandbox = this.sandboxes.get(sessionIdOf(ref));
     if (!sandbox) return { status: 'missing' };
     if (sandbox.exit !== null) return { status: 'stopped', reason: sandbox.exit };
-    return sandbox.ready ? { status: 'running', endpoint: sandbox.record.endpoint } : { status: 'pending' };
+    return sandbox.ready ? { status: 'running', endpoint: endpointOf(sandbox) } : { status: 'pending' };
   }
 
   async stop(ref: string): Promise<void> {
@@ -150,20 +120,103 @@ export class LocalProcessRuntime implements SandboxRuntime {
       }));
   }
 
-  /** Resolves once every process this runtime knows has exited and its event was delivered. */
+  /** Resolves once every launch has settled and every known process has exited and been reported. */
   async allExited(): Promise<void> {
+    await Promise.allSettled([...this.launching.values()]);
     await Promise.all([...this.sandboxes.values()].map((sandbox) => sandbox.exited));
+  }
+
+  /**
+   * Spawns one sandbox. Every failure before the process runs is a `LaunchError` (the session fails
+   * at once) and leaves nothing behind: no record, no descriptor, no process.
+   */
+  private async spawnSandbox(spec: LaunchSpec): Promise<LaunchResult> {
+    const ref = refOf(spec.sessionId);
+    const profile = this.options.profiles[spec.profile];
+    if (!profile || profile.command.length === 0) {
+      throw new LaunchError(`local profile '${spec.profile}' has no command`, false);
+    }
+    const refusal = envRefusal(spec.env, profile.envAllow);
+    if (refusal) throw new LaunchError(refusal, false);
+    const { dataDir } = this.options;
+    const chatDir = join(dataDir, 'chats', encodeURIComponent(spec.tenant), spec.chatId);
+    const dependenciesDir = join(dataDir, 'dependencies');
+    const toolsDir = join(dataDir, 'tools');
+    const logsDir = join(dataDir, 'logs');
+    for (const dir of [chatDir, dependenciesDir, toolsDir, logsDir]) mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    const intent: ProcessRecord = {
+      tenant: spec.tenant,
+      chatId: spec.chatId,
+      sessionId: spec.sessionId,
+      port,
+      pid: null,
+      startedAt: Date.now(),
+    };
+    this.registry.write(intent);
+
+    const [command, ...args] = profile.command as [string, ...string[]];
+    let child: ChildProcess;
+    let log: number | undefined;
+    try {
+      log = openSync(join(logsDir, `${spec.sessionId}.log`), 'a', 0o600);
+      child = spawn(command, args, {
+        cwd: chatDir,
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+          ...spec.env,
+          AGENT_ID: spec.agentId,
+          CHAT_ID: spec.chatId,
+          SESSION_ID: spec.sessionId,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          CHAT_DIR: chatDir,
+          DEPENDENCIES_DIR: dependenciesDir,
+          TOOLS_DIR: toolsDir,
+          [DATA_DIR_MARKER]: dataDir,
+        },
+      });
+    } catch (error) {
+      this.registry.remove(spec.sessionId);
+      throw new LaunchError(`could not start ${command}: ${messageOf(error)}`, false, { cause: error });
+    } finally {
+      if (log !== undefined) closeSync(log);
+    }
+    if (child.pid === undefined) {
+      const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+      this.registry.remove(spec.sessionId);
+      throw new LaunchError(`could not start ${command}: ${error.message}`, false, { cause: error });
+    }
+    const record = { ...intent, pid: child.pid };
+    this.registry.write(record);
+    child.on('error', (error) =>
+      this.options.logger.warn('sandbox process error', { ...identity(record), error }),
+    );
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        // The sandbox is its process group: what its first process leaves behind goes with it.
+        signalGroup(record.pid, 'SIGKILL');
+        this.onExit(sandbox, signal ? `exited on ${signal}` : `exited with code ${code}`).finally(resolve);
+      });
+    });
+    const sandbox: Sandbox = { record, ready: false, exit: null, exited };
+    this.sandboxes.set(spec.sessionId, sandbox);
+    void this.probe(sandbox);
+    return { ref };
   }
 
   /** Polls the sandbox's port until it answers HTTP, then reports it running. */
   private async probe(sandbox: Sandbox): Promise<void> {
-    const { host, port } = sandbox.record.endpoint;
+    const endpoint = endpointOf(sandbox);
     const deadline = Date.now() + this.readinessTimeoutMs;
     while (sandbox.exit === null && Date.now() < deadline) {
       try {
-        await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(1_000) });
+        await fetch(`http://${endpoint.host}:${endpoint.port}/`, { signal: AbortSignal.timeout(1_000) });
         sandbox.ready = true;
-        await this.emit({ kind: 'running', endpoint: sandbox.record.endpoint, ...identity(sandbox.record) });
+        await this.emit({ kind: 'running', endpoint, ...identity(sandbox.record) });
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
@@ -183,16 +236,82 @@ export class LocalProcessRuntime implements SandboxRuntime {
     await this.emit({ kind: 'stopped', reason, ...identity(sandbox.record) });
   }
 
-  /** Takes over a process a previous run started: no handle, so its exit is found by polling. */
-  private adopt(record: ProcessRecord): void {
+  /**
+   * Finds the processes a previous run left behind: one process group per session is adopted (the
+   * recorded one, else the oldest), every other group of this data folder is killed, and records
+   * without a process are dropped.
+   */
+  private recover(): void {
+    const records = new Map(this.registry.readAll().map((record) => [record.sessionId, record]));
+    const groups = this.findGroups(records);
+    for (const [sessionId, found] of groups) {
+      const record = records.get(sessionId);
+      const keep = record ? (found.find((group) => group.pgid === record.pid) ?? found[0]) : undefined;
+      for (const group of found) {
+        if (group === keep) continue;
+        this.options.logger.warn('stopping a sandbox process no session can own', {
+          sessionId,
+          pgid: group.pgid,
+          recorded: record !== undefined,
+        });
+        signalGroup(group.pgid, 'SIGKILL');
+      }
+      if (record && keep) this.adopt({ ...record, pid: keep.pgid, port: keep.port ?? record.port });
+    }
+    for (const sessionId of records.keys()) {
+      if (!this.sandboxes.has(sessionId)) this.registry.remove(sessionId);
+    }
+  }
+
+  /** This data folder's sandbox process groups by session id, oldest first. */
+  private findGroups(
+    records: ReadonlyMap<string, ProcessRecord>,
+  ): Map<string, { pgid: number; port: number | null }[]> {
+    const groups = new Map<string, { pgid: number; port: number | null; startTicks: number }[]>();
+    const add = (sessionId: string, pgid: number, port: number | null, startTicks: number) => {
+      const list = groups.get(sessionId) ?? [];
+      if (!list.some((group) => group.pgid === pgid)) list.push({ pgid, port, startTicks });
+      groups.set(sessionId, list);
+    };
+    if (canListProcesses()) {
+      const ours = listProcesses().filter(
+        (found: HostProcess) => found.env.get(DATA_DIR_MARKER) === this.options.dataDir,
+      );
+      // A group is known by its leader when it is alive, else by its oldest member.
+      for (const found of ours.sort((a, b) => a.startTicks - b.startTicks)) {
+        const sessionId = found.env.get('SESSION_ID');
+        if (!sessionId) {
+          signalGroup(found.pgid, 'SIGKILL');
+          continue;
+        }
+        const port = Number(found.env.get('PORT'));
+        add(sessionId, found.pgid, Number.isInteger(port) ? port : null, found.startTicks);
+      }
+    } else {
+      for (const record of records.values()) {
+        if (record.pid !== null && hasEnvEntry(record.pid, 'SESSION_ID', record.sessionId)) {
+          add(record.sessionId, record.pid, record.port, 0);
+        }
+      }
+    }
+    for (const list of groups.values()) list.sort((a, b) => a.startTicks - b.startTicks);
+    return groups;
+  }
+
+  /**
+   * Takes over a process group a previous run started. There is no handle on it, so its end is found
+   * by polling; it is reported running once its port answers, as a fresh launch is.
+   */
+  private adopt(record: ProcessRecord & { readonly pid: number }): void {
     let resolveExited: () => void = () => {};
     const exited = new Promise<void>((resolve) => {
       resolveExited = resolve;
     });
-    const sandbox: Sandbox = { record, ready: true, exit: null, exited };
+    this.registry.write(record);
+    const sandbox: Sandbox = { record, ready: false, exit: null, exited };
     this.sandboxes.set(record.sessionId, sandbox);
     const timer = setInterval(() => {
-      if (isAlive(record.pid)) return;
+      if (groupAlive(record.pid)) return;
       clearInterval(timer);
       this.onExit(sandbox, 'exited').finally(resolveExited);
     }, ADOPTED_POLL_MS);
@@ -201,6 +320,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
       ...identity(record),
       pid: record.pid,
     });
+    void this.probe(sandbox);
   }
 
   private async emit(event: RuntimeEvent): Promise<void> {
@@ -220,6 +340,10 @@ function sessionIdOf(ref: string): string {
   return ref.startsWith('local/') ? ref.slice('local/'.length) : ref;
 }
 
+function endpointOf(sandbox: Sandbox): { host: string; port: number } {
+  return { host: '127.0.0.1', port: sandbox.record.port };
+}
+
 function identity(record: ProcessRecord): { tenant: string; chatId: string; sessionId: string; ref: string } {
   return {
     tenant: record.tenant,
@@ -229,11 +353,6 @@ function identity(record: ProcessRecord): { tenant: string; chatId: string; sess
   };
 }
 
-/** Signals the sandbox's whole process group (it runs detached, as a group leader). */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,80 +1,63 @@
 /**
- * A file per sandbox process under `<dataDir>/runtime`, so a control plane that crashed can find the
- * processes it left behind when it starts again.
+ * A file per sandbox under `<dataDir>/runtime`, written before the process is spawned and again with
+ * its pid, each time atomically (a temporary file renamed over the old one), so a control plane that
+ * crashed at any point finds a whole record for every process it may have started.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Endpoint } from '../../core/model.js';
 
 export interface ProcessRecord {
-  readonly pid: number;
   readonly tenant: string;
   readonly chatId: string;
   readonly sessionId: string;
-  readonly endpoint: Endpoint;
+  /** The loopback port the sandbox was given. */
+  readonly port: number;
+  /** The process (and process group) id; null between the intent and the spawn. */
+  readonly pid: number | null;
   readonly startedAt: number;
 }
+
+const SESSION_FILE = /^([A-Za-z0-9-]{1,64})\.json$/;
 
 export class ProcessRegistry {
   private readonly dir: string;
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'runtime');
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   write(record: ProcessRecord): void {
-    writeFileSync(this.file(record.sessionId), JSON.stringify(record));
+    const file = this.file(record.sessionId);
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(record), { mode: 0o600 });
+    renameSync(temporary, file);
   }
 
   remove(sessionId: string): void {
     rmSync(this.file(sessionId), { force: true });
   }
 
-  /** Records whose process is still alive and still the same sandbox; stale records are removed. */
-  survivors(): ProcessRecord[] {
-    const alive: ProcessRecord[] = [];
-    for (const name of readdirSync(this.dir).filter((entry) => entry.endsWith('.json'))) {
-      let record: ProcessRecord;
-      try {
-        record = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as ProcessRecord;
-      } catch {
-        rmSync(join(this.dir, name), { force: true });
+  /** Every record on disk; leftovers of an interrupted write (temporary files) are removed. */
+  readAll(): ProcessRecord[] {
+    const records: ProcessRecord[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const path = join(this.dir, name);
+      if (!SESSION_FILE.test(name)) {
+        rmSync(path, { force: true });
         continue;
       }
-      if (isSameProcess(record)) alive.push(record);
-      else this.remove(record.sessionId);
+      try {
+        records.push(JSON.parse(readFileSync(path, 'utf8')) as ProcessRecord);
+      } catch {
+        // Only a hand-edited file can be unreadable: renames are atomic.
+        rmSync(path, { force: true });
+      }
     }
-    return alive;
+    return records;
   }
 
   private file(sessionId: string): string {
     return join(this.dir, `${sessionId}.json`);
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Alive, and still carrying the sandbox's SESSION_ID in its environment, so a reused pid is never
- * taken for a sandbox (and never signalled): /proc on Linux, `ps eww` elsewhere. When neither can
- * tell, the process is not adopted.
- */
-function isSameProcess(record: ProcessRecord): boolean {
-  if (!isAlive(record.pid)) return false;
-  const marker = `SESSION_ID=${record.sessionId}`;
-  try {
-    return readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0').includes(marker);
-  } catch {
-    const ps = spawnSync('ps', ['eww', '-o', 'command=', '-p', String(record.pid)], { encoding: 'utf8' });
-    return ps.status === 0 && ps.stdout.split(/\s+/).includes(marker);
   }
 }
