@@ -49,15 +49,13 @@ const descriptors = () => readdirSync(`/proc/${child.pid}/fd`).length;
 const before = descriptors();
 
 const request = fc.oneof(
-  fc
-    .tuple(uuid, rawBody, headerSet(`Bearer ${token}`))
-    .map(([chatId, body, set]) => ({
-      method: 'PUT',
-      path: `/v1/chats/${chatId}/sandbox`,
-      query: '',
-      set,
-      body,
-    })),
+  fc.tuple(uuid, rawBody, headerSet(`Bearer ${token}`)).map(([chatId, body, set]) => ({
+    method: 'PUT',
+    path: `/v1/chats/${chatId}/sandbox`,
+    query: '',
+    set,
+    body,
+  })),
   fc
     .tuple(method, path, query, headerSet(`Bearer ${token}`), fc.option(rawBody, { nil: undefined }))
     .map(([m, p, q, set, body]) => ({ method: m, path: p, query: q, set, body })),

@@ -145,7 +145,7 @@ export const localReadyFigure: Figure = {
       } finally {
         unregister();
         await plane.stop();
-        liveAfterStop = (await plane.deps.runtime.listLive()).length;
+        liveAfterStop = (await plane.deps.runtime.inventory()).tasks.length;
       }
       const planeDist = distribution(samples.plane);
       const directDist = distribution(samples.direct);

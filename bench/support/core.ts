@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
-import { DEFAULT_LIFECYCLE } from '../../src/core/config.js';
 import type { CoreDeps } from '../../src/core/deps.js';
+import { DEFAULT_LIFECYCLE } from '../../src/core/lifecycle.js';
 import { randomIds, systemClock } from '../../src/core/system.js';
 import { type App, createApp } from '../../src/http/app.js';
 import { localTokenAuth } from '../../src/http/auth.js';

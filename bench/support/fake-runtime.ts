@@ -4,6 +4,7 @@ import type {
   LaunchSpec,
   LiveTask,
   Logger,
+  RuntimeInventory,
   SandboxRuntime,
   TaskState,
 } from '../../src/core/ports.js';
@@ -49,8 +50,8 @@ export class TimedRuntime implements SandboxRuntime {
     if (task) task.stopped = true;
   }
 
-  async listLive(): Promise<readonly LiveTask[]> {
-    return [...this.tasks.entries()]
+  async inventory(): Promise<RuntimeInventory> {
+    const tasks = [...this.tasks.entries()]
       .filter(([, task]) => !task.stopped)
       .map(([ref, task]) => ({
         ref,
@@ -59,6 +60,7 @@ export class TimedRuntime implements SandboxRuntime {
         sessionId: task.spec.sessionId,
         startedAt: task.startedAt,
       }));
+    return { tasks, strangers: [] };
   }
 
   /** Adds tasks launched elsewhere (e.g. sessions bulk-loaded into the table) as live tasks. */

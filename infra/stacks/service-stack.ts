@@ -3,7 +3,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV } from '../../src/config/env-names.js';
+import { ENV } from '../../src/names.js';
 import { configBinding, sandboxRuntimeBinding, sessionTableBinding } from '../constructs/bindings.js';
 import type { ChatFileSystem } from '../constructs/chat-file-system.js';
 import { type AuthMode, ControlPlaneApi } from '../constructs/control-plane-api.js';

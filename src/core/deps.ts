@@ -1,4 +1,4 @@
-import type { LifecycleConfig } from './config.js';
+import type { LifecycleConfig } from './lifecycle.js';
 import type { Clock, IdGenerator, Logger, SandboxRuntime, SessionStore } from './ports.js';
 
 /** Everything core's operations need, passed explicitly. */

@@ -1,11 +1,11 @@
-import { idleTimeoutError } from './config.js';
 import type { CoreDeps } from './deps.js';
 import { allowListMatcher, envViolations } from './env-policy.js';
 import { type FieldError, SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
+import { idleTimeoutError } from './lifecycle.js';
 import { type ChatKey, isLive, isTerminal, type Session } from './model.js';
 import { waitWhileProvisioning } from './sandbox-ops.js';
-import { slidingExpiry, touchPatch } from './transitions.js';
+import { move, slidingExpiry } from './state-machine.js';
 
 /** Rounds of reuse-then-claim before giving up on a chat under heavy contention. */
 const MAX_ROUNDS = 8;
@@ -63,11 +63,7 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
       }
       // Live and ours, but the idle expiry would pass the lifetime cap, or come before the time the
       // reconciler looks next: touch with the expiry capped and the due time moved up with it.
-      const touched = await store.update(
-        key,
-        { sessionId: current.sessionId, version: current.version },
-        touchPatch(current, now, idleTimeoutSeconds),
-      );
+      const touched = await move(deps, 'touch', current, { idleTimeoutSeconds });
       const done = touched.ok ? await finish(deps, touched.session, false, request.waitUntil) : null;
       if (done) return done;
       continue;

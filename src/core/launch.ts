@@ -1,7 +1,7 @@
 import type { CoreDeps } from './deps.js';
 import { LaunchError, SandboxError } from './errors.js';
-import { chatKeyOf, LIVE_STATUSES, type Session } from './model.js';
-import { terminalPatch } from './transitions.js';
+import { chatKeyOf, type Session } from './model.js';
+import { move } from './state-machine.js';
 
 const LAUNCH_FAILED_RETRY_AFTER_SECONDS = 5;
 
@@ -18,9 +18,8 @@ const LAUNCH_FAILED_RETRY_AFTER_SECONDS = 5;
  * Answers the session as stored after the record step.
  */
 export async function launchAndRecord(deps: CoreDeps, session: Session): Promise<Session> {
-  const { store, runtime, clock, config, logger } = deps;
-  const key = chatKeyOf(session);
-  const expect = { sessionId: session.sessionId, statusIn: LIVE_STATUSES };
+  const { runtime, logger } = deps;
+  const about = { ...chatKeyOf(session), sessionId: session.sessionId };
   let ref: string;
   try {
     ({ ref } = await runtime.launch({
@@ -33,44 +32,25 @@ export async function launchAndRecord(deps: CoreDeps, session: Session): Promise
     }));
   } catch (error) {
     if (!(error instanceof LaunchError)) {
-      logger.error('launch threw; the reconciler will retry it', {
-        ...key,
-        sessionId: session.sessionId,
-        error,
-      });
+      logger.error('launch threw; the reconciler will retry it', { ...about, error });
       throw error;
     }
-    const now = clock.now();
     if (error.retryable) {
-      logger.warn('launch throttled; the reconciler will retry it', {
-        ...key,
-        sessionId: session.sessionId,
-        detail: error.message,
-      });
-      const deferred = await store.update(key, expect, {
-        dueAt: now + config.launchRetrySeconds * 1000,
-        statusDetail: error.message,
-      });
+      logger.warn('launch throttled; the reconciler will retry it', { ...about, detail: error.message });
+      const deferred = await move(deps, 'deferLaunch', session, { detail: error.message });
       return deferred.ok ? deferred.session : (deferred.current ?? session);
     }
-    logger.warn('launch failed', { ...key, sessionId: session.sessionId, detail: error.message });
-    await store.update(key, expect, terminalPatch(now, 'failed', 'launch_failed', error.message, config));
+    logger.warn('launch failed', { ...about, detail: error.message });
+    await move(deps, 'failLaunch', session, { detail: error.message });
     throw new SandboxError('launch_failed', 'The sandbox could not be started. Retry later.', {
       retryAfterSeconds: LAUNCH_FAILED_RETRY_AFTER_SECONDS,
       cause: error,
     });
   }
 
-  const recorded = await store.update(key, expect, {
-    runtimeRef: ref,
-    launchAttempts: session.launchAttempts + 1,
-  });
+  const recorded = await move(deps, 'recordLaunch', session, { ref });
   if (recorded.ok) return recorded.session;
-  logger.warn('session changed during launch; stopping the task just launched', {
-    ...key,
-    sessionId: session.sessionId,
-    ref,
-  });
+  logger.warn('session changed during launch; stopping the task just launched', { ...about, ref });
   await runtime.stop(ref, 'session is no longer current');
   return recorded.current ?? session;
 }

@@ -21,6 +21,12 @@ export const STOP_REASONS = [
 ] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
+/**
+ * Tenant ids (the authenticated principal) become part of keys and cursors, so they are restricted to
+ * a safe alphabet that cannot forge another tenant's keys.
+ */
+export const TENANT_PATTERN = /^[A-Za-z0-9._:/@+=,-]{1,256}$/;
+
 /** Identifies a chat within a tenant: the unit of locking and of storage. */
 export interface ChatKey {
   readonly tenant: string;

@@ -64,8 +64,12 @@ export interface SessionStore {
   /** Strongly consistent reads of many chats' items, in batches; answers them in the order asked. */
   getMany(keys: readonly ChatKey[]): Promise<(Session | null)[]>;
   /**
-   * The reuse path, one write: pushes `expiresAt` out if the chat's session is live, unexpired,
-   * for the same agent and profile, and `expiresAt` stays within `maxExpiresAt`.
+   * The reuse path, one write: sets `lastActiveAt = now`, `expiresAt` and `idleTimeoutSeconds` (and
+   * increments `version`) if and only if the chat's session is `provisioning` or `running`,
+   * `expiresAt > now`, `agentId` and `profile` are the request's, the new `expiresAt` is at most
+   * `maxExpiresAt`, and it is not before `dueAt` (a session without `dueAt` passes): a shorter expiry
+   * must move the reconciler's due time too, which is `touch`'s job. A miss answers the item as it
+   * stood.
    */
   reuse(key: ChatKey, request: ReuseRequest): Promise<ReuseResult>;
   /**
@@ -73,7 +77,10 @@ export interface SessionStore {
    * at `expectedVersion`. Answers the item it replaced.
    */
   claim(session: Session, expectedVersion: number | null): Promise<ClaimResult>;
-  /** Applies `patch` (and increments `version`) if the item meets `expect`. */
+  /**
+   * Applies `patch` (and increments `version`) if the item exists and meets every part of `expect`:
+   * its `sessionId`, its `version`, its status one of `statusIn`. A miss answers the item as it stood.
+   */
   update(key: ChatKey, expect: WriteExpectation, patch: SessionPatch): Promise<UpdateResult>;
   /** Sessions whose `dueAt` is at or before `dueBy`, across all shards, in pages. */
   listDue(dueBy: number): AsyncIterable<Session>;
@@ -107,12 +114,30 @@ export type TaskState =
   /** The runtime does not know the task (yet, or any more). */
   | { readonly status: 'missing' };
 
+/** A task the runtime runs for a session (which may or may not be the chat's live one). */
 export interface LiveTask {
   readonly ref: string;
   readonly tenant: string;
   readonly chatId: string;
   readonly sessionId: string;
   readonly startedAt: number;
+}
+
+/**
+ * A task the runtime runs that names no session this control plane knows: started by hand or by
+ * another deployment in the same cluster, or for a tenant the tenant directory has no record of.
+ */
+export interface StrangerTask {
+  readonly ref: string;
+  readonly startedAt: number;
+  /** What the runtime knows of its origin, for the log line (ECS `startedBy`). */
+  readonly label: string | null;
+}
+
+/** Everything the runtime runs, for the orphan sweep. */
+export interface RuntimeInventory {
+  readonly tasks: readonly LiveTask[];
+  readonly strangers: readonly StrangerTask[];
 }
 
 /** Where sandboxes run: ECS Fargate on AWS, local processes on a laptop. */
@@ -125,8 +150,8 @@ export interface SandboxRuntime {
   describe(ref: string): Promise<TaskState>;
   /** Asks the task to stop. A task that is missing or already stopped is a success. */
   stop(ref: string, reason: string): Promise<void>;
-  /** Every task the runtime runs for this control plane, for the orphan sweep. */
-  listLive(): Promise<readonly LiveTask[]>;
+  /** Every task the runtime runs in its cluster (or data folder), for the orphan sweep. */
+  inventory(): Promise<RuntimeInventory>;
 }
 
 /** A change the runtime reports about a task: from ECS events on AWS, in-process locally. */

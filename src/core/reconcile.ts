@@ -6,25 +6,19 @@ import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
 import { chatKeyOf, isLive, isTerminal, type Session } from './model.js';
-import { exitedPatch, runningPatch, stoppingPatch, terminalPatch } from './transitions.js';
+import type { SessionStore } from './ports.js';
+import { move } from './state-machine.js';
 
 export const RECONCILER_LEASE = 'reconciler';
 
 export interface ReconcileOptions {
   /** Epoch ms after which the pass stops taking up new work (the Lambda's remaining time). */
   readonly deadline?: number;
-  /** Identifies this pass as the lease holder. */
-  readonly holder: string;
   /**
    * Also asks the runtime about every live session, due or not: for a start-up after a crash, when
    * tasks may have ended unobserved. O(live sessions), so not for every pass.
    */
   readonly verifyAll?: boolean;
-  /**
-   * More work to do under the same lease once the pass got through everything (AWS: retiring idle
-   * chat volumes), so overlapping runs never do it twice at once.
-   */
-  readonly whileLeased?: () => Promise<void>;
 }
 
 export interface ReconcileSummary {
@@ -40,6 +34,8 @@ export interface ReconcileSummary {
   finished: number;
   stopRetried: number;
   orphansStopped: number;
+  /** Tasks no session names, stopped once older than the stranger grace. */
+  strangersStopped: number;
   errors: number;
   /** True when the deadline cut the pass short; the rest is picked up by the next pass. */
   truncated: boolean;
@@ -47,81 +43,120 @@ export interface ReconcileSummary {
 
 type Counter = Exclude<keyof ReconcileSummary, 'ran' | 'truncated'>;
 
+/** Every counter of a summary, in the order they are reported. */
+export const RECONCILE_COUNTERS: readonly Counter[] = [
+  'examined',
+  'rearmed',
+  'expired',
+  'relaunched',
+  'promoted',
+  'failed',
+  'finished',
+  'stopRetried',
+  'orphansStopped',
+  'strangersStopped',
+  'errors',
+];
+
 const LEASE_MS = 5 * 60 * 1000;
 
-/** Runs one pass under the reconciler lease. */
-export async function reconcile(deps: CoreDeps, options: ReconcileOptions): Promise<ReconcileSummary> {
+/** A summary with every counter at zero; `ran` false says another pass held the lease. */
+export function emptySummary(ran: boolean): ReconcileSummary {
+  const summary = { ran, truncated: false } as ReconcileSummary;
+  for (const counter of RECONCILE_COUNTERS) summary[counter] = 0;
+  return summary;
+}
+
+/**
+ * Runs `work` while holding the named lease (until `until`, or less if `work` ends sooner); answers
+ * null without running it when another holder has the lease. The single-flight guard of the
+ * reconciler: two overlapping runs never work at once.
+ */
+export async function withLease<T>(
+  store: Pick<SessionStore, 'acquireLease' | 'releaseLease'>,
+  lease: { readonly name: string; readonly holder: string; readonly now: number; readonly until: number },
+  work: () => Promise<T>,
+): Promise<T | null> {
+  if (!(await store.acquireLease(lease.name, lease.holder, lease.now, lease.until))) return null;
+  try {
+    return await work();
+  } finally {
+    await store.releaseLease(lease.name, lease.holder);
+  }
+}
+
+/** How long a reconcile pass may hold its lease: five minutes, or until the deadline. */
+export function reconcileLease(holder: string, now: number, deadline?: number) {
+  return {
+    name: RECONCILER_LEASE,
+    holder,
+    now,
+    until: Math.min(now + LEASE_MS, deadline ?? Number.POSITIVE_INFINITY),
+  };
+}
+
+/** One pass under the reconciler lease (local mode; the AWS reconciler adds volume retirement). */
+export async function reconcile(
+  deps: CoreDeps,
+  options: ReconcileOptions & { readonly holder: string },
+): Promise<ReconcileSummary> {
+  const ran = await withLease(
+    deps.store,
+    reconcileLease(options.holder, deps.clock.now(), options.deadline),
+    () => reconcilePass(deps, options),
+  );
+  if (!ran) deps.logger.info('reconcile skipped: another pass holds the lease', { holder: options.holder });
+  return ran ?? emptySummary(false);
+}
+
+/** One pass; the caller holds the reconciler lease. */
+export async function reconcilePass(
+  deps: CoreDeps,
+  options: ReconcileOptions = {},
+): Promise<ReconcileSummary> {
   const { store, clock, logger } = deps;
   const start = clock.now();
-  const summary: ReconcileSummary = {
-    ran: false,
-    examined: 0,
-    rearmed: 0,
-    expired: 0,
-    relaunched: 0,
-    promoted: 0,
-    failed: 0,
-    finished: 0,
-    stopRetried: 0,
-    orphansStopped: 0,
-    errors: 0,
-    truncated: false,
-  };
-  const leaseUntil = Math.min(start + LEASE_MS, options.deadline ?? Number.POSITIVE_INFINITY);
-  if (!(await store.acquireLease(RECONCILER_LEASE, options.holder, start, leaseUntil))) {
-    logger.info('reconcile skipped: another pass holds the lease', { holder: options.holder });
-    return summary;
-  }
-  const ran: ReconcileSummary = { ...summary, ran: true };
+  const summary = emptySummary(true);
   const count = (counter: Counter | null) => {
-    if (counter) ran[counter] += 1;
+    if (counter) summary[counter] += 1;
   };
   const outOfTime = () => options.deadline !== undefined && clock.now() >= options.deadline;
-  try {
-    for await (const session of store.listDue(options.verifyAll ? Number.MAX_SAFE_INTEGER : start)) {
-      if (outOfTime()) {
-        ran.truncated = true;
-        break;
-      }
-      ran.examined += 1;
-      try {
-        const due = session.dueAt !== null && session.dueAt <= start;
-        count(due ? await handleDue(deps, session) : await verifyRunning(deps, session));
-      } catch (error) {
-        ran.errors += 1;
-        logger.error('reconcile of a session failed', {
-          ...chatKeyOf(session),
-          sessionId: session.sessionId,
-          error,
-        });
-      }
+  for await (const session of store.listDue(options.verifyAll ? Number.MAX_SAFE_INTEGER : start)) {
+    if (outOfTime()) {
+      summary.truncated = true;
+      break;
     }
-    if (!ran.truncated) ran.orphansStopped = await sweepOrphans(deps, outOfTime, ran);
-    if (!ran.truncated && options.whileLeased) await options.whileLeased();
-  } finally {
-    await store.releaseLease(RECONCILER_LEASE, options.holder);
+    summary.examined += 1;
+    try {
+      const due = session.dueAt !== null && session.dueAt <= start;
+      count(due ? await handleDue(deps, session) : await verifyRunning(deps, session));
+    } catch (error) {
+      summary.errors += 1;
+      logger.error('reconcile of a session failed', {
+        ...chatKeyOf(session),
+        sessionId: session.sessionId,
+        error,
+      });
+    }
   }
-  const busy = ran.examined > 0 || ran.orphansStopped > 0 || ran.errors > 0 || ran.truncated;
-  if (busy) logger.info('reconcile pass', { ...ran, durationMs: clock.now() - start });
-  return ran;
+  if (!summary.truncated) await sweepOrphans(deps, outOfTime, summary);
+  const busy = RECONCILE_COUNTERS.some((counter) => summary[counter] > 0) || summary.truncated;
+  if (busy) logger.info('reconcile pass', { ...summary, durationMs: clock.now() - start });
+  return summary;
 }
 
 /** Moves one due session on; answers what it did. */
 async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | null> {
-  const { store, runtime, clock, config } = deps;
+  const { runtime, clock, config } = deps;
   const now = clock.now();
-  const key = chatKeyOf(session);
-  const expect = { sessionId: session.sessionId, version: session.version };
 
   if (isTerminal(session)) {
     // A terminal item that still carries due attributes: take it off the index.
-    const cleared = await store.update(key, expect, { dueAt: null });
-    return cleared.ok ? 'finished' : null;
+    return (await move(deps, 'clearDue', session, {})).ok ? 'finished' : null;
   }
 
   if (isLive(session) && session.expiresAt <= now) {
-    const stopping = await store.update(key, expect, stoppingPatch(now, 'expired', config));
-    if (!stopping.ok) return null;
+    if (!(await move(deps, 'expire', session, {})).ok) return null;
     if (session.runtimeRef) await runtime.stop(session.runtimeRef, 'expired');
     return 'expired';
   }
@@ -130,12 +165,8 @@ async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | nu
     // Due but unexpired: a keepalive or reuse moved the expiry. Ask the runtime too, so a task that
     // ended while its stopped event was lost is not handed out again and again.
     const ended = await endedTask(deps, session);
-    if (ended) {
-      const done = await store.update(key, expect, exitedPatch(session, now, ended, config));
-      return done.ok ? 'finished' : null;
-    }
-    const rearmed = await store.update(key, expect, { dueAt: session.expiresAt });
-    return rearmed.ok ? 'rearmed' : null;
+    if (ended) return (await move(deps, 'exit', session, { detail: ended })).ok ? 'finished' : null;
+    return (await move(deps, 'rearm', session, {})).ok ? 'rearmed' : null;
   }
 
   if (session.status === 'provisioning') return handleProvisioning(deps, session, now);
@@ -150,32 +181,17 @@ async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | nu
     session.stopAttempts >= config.maxStopAttempts
   ) {
     const detail = state.status === 'stopped' ? state.reason : session.statusDetail;
-    const done = await store.update(
-      key,
-      expect,
-      terminalPatch(now, 'stopped', session.stopReason ?? 'deleted', detail, config),
-    );
-    return done.ok ? 'finished' : null;
+    return (await move(deps, 'confirmStop', session, { detail })).ok ? 'finished' : null;
   }
   await runtime.stop(session.runtimeRef!, session.stopReason ?? 'stopping');
-  const retried = await store.update(key, expect, {
-    stopAttempts: session.stopAttempts + 1,
-    dueAt: now + config.stopGraceSeconds * 1000,
-  });
-  return retried.ok ? 'stopRetried' : null;
+  return (await move(deps, 'retryStop', session, {})).ok ? 'stopRetried' : null;
 }
 
 /** A provisioning session whose launch lease ran out: promote, wait, relaunch or fail it. */
 async function handleProvisioning(deps: CoreDeps, session: Session, now: number): Promise<Counter | null> {
-  const { store, runtime, config } = deps;
-  const key = chatKeyOf(session);
-  const expect = { sessionId: session.sessionId, version: session.version };
+  const { runtime, config } = deps;
   const fail = async (detail: string): Promise<Counter | null> => {
-    const failed = await store.update(
-      key,
-      expect,
-      terminalPatch(now, 'failed', 'launch_failed', detail, config),
-    );
+    const failed = await move(deps, 'failProvisioning', session, { detail });
     if (failed.ok && session.runtimeRef) await runtime.stop(session.runtimeRef, 'launch failed');
     return failed.ok ? 'failed' : null;
   };
@@ -188,29 +204,26 @@ async function handleProvisioning(deps: CoreDeps, session: Session, now: number)
     : ({ status: 'missing' } as const);
   switch (state.status) {
     case 'running': {
-      const promoted = await store.update(
-        key,
-        expect,
-        runningPatch(session, state.endpoint, session.runtimeRef!, now),
-      );
+      const promoted = await move(deps, 'promote', session, {
+        endpoint: state.endpoint,
+        ref: session.runtimeRef!,
+      });
       return promoted.ok ? 'promoted' : null;
     }
     case 'stopped':
       return fail(state.reason);
-    case 'pending': {
-      const waiting = await store.update(key, expect, { dueAt: now + config.launchLeaseSeconds * 1000 });
-      return waiting.ok ? 'rearmed' : null;
-    }
+    case 'pending':
+      return (await move(deps, 'holdLaunch', session, {})).ok ? 'rearmed' : null;
     case 'missing': {
       if (session.launchAttempts >= config.maxLaunchAttempts) {
         return fail(`no task after ${session.launchAttempts} accepted launches`);
       }
       // Re-issue the launch with the same sessionId: the runtime answers the same task if it has one.
       // This write moves the lease on first, so a pass that dies mid-launch is not retried at once.
-      const claimed = await store.update(key, expect, { dueAt: now + config.launchLeaseSeconds * 1000 });
-      if (!claimed.ok) return null;
+      const held = await move(deps, 'holdLaunch', session, {});
+      if (!held.ok) return null;
       try {
-        await launchAndRecord(deps, claimed.session);
+        await launchAndRecord(deps, held.session);
         return 'relaunched';
       } catch (error) {
         // launchAndRecord already ended the session `failed`; anything else leaves it for the next pass.
@@ -231,34 +244,44 @@ async function endedTask({ runtime }: CoreDeps, session: Session): Promise<strin
 
 /** With `verifyAll`: a live session that is not due yet, checked against its task. */
 async function verifyRunning(deps: CoreDeps, session: Session): Promise<Counter | null> {
-  const { store, clock, config } = deps;
   if (session.status !== 'running') return null;
   const reason = await endedTask(deps, session);
   if (!reason) return null;
-  const done = await store.update(
-    chatKeyOf(session),
-    { sessionId: session.sessionId, version: session.version },
-    exitedPatch(session, clock.now(), reason, config),
-  );
-  return done.ok ? 'finished' : null;
+  return (await move(deps, 'exit', session, { detail: reason })).ok ? 'finished' : null;
 }
 
 /** Sessions read per store call during the orphan sweep. */
 const SWEEP_BATCH = 100;
 
 /**
- * Stops every runtime task whose session is not the chat's current, unfinished session. Sessions are
- * read in batches, and the tasks are taken in a random order so that a sweep the deadline cuts short
- * still reaches every task over a few passes.
+ * Stops every runtime task whose session is not the chat's current, unfinished session, and every
+ * task no session names once it is older than the stranger grace. Sessions are read in batches, and
+ * the tasks are taken in a random order so that a sweep the deadline cuts short still reaches every
+ * task over a few passes.
  */
 async function sweepOrphans(
   deps: CoreDeps,
   outOfTime: () => boolean,
   summary: ReconcileSummary,
-): Promise<number> {
-  const { store, runtime, logger } = deps;
-  const tasks = shuffled(await runtime.listLive());
-  let stopped = 0;
+): Promise<void> {
+  const { store, runtime, clock, config, logger } = deps;
+  const inventory = await runtime.inventory();
+  const stop = async (ref: string, reason: string, counter: 'orphansStopped' | 'strangersStopped') => {
+    try {
+      await runtime.stop(ref, reason);
+      summary[counter] += 1;
+    } catch (error) {
+      summary.errors += 1;
+      logger.error('could not stop a task; the next pass tries again', { ref, error });
+    }
+  };
+  const strangerBorn = clock.now() - config.strangerGraceSeconds * 1000;
+  for (const stranger of inventory.strangers) {
+    if (stranger.startedAt > strangerBorn) continue;
+    logger.warn('stopping a task no session names', { ...stranger });
+    await stop(stranger.ref, 'not started by this control plane for a known tenant', 'strangersStopped');
+  }
+  const tasks = shuffled(inventory.tasks);
   for (let start = 0; start < tasks.length; start += SWEEP_BATCH) {
     if (outOfTime()) {
       summary.truncated = true;
@@ -279,16 +302,9 @@ async function sweepOrphans(
       const owned = session !== null && session.sessionId === task.sessionId && !isTerminal(session);
       if (owned) continue;
       logger.warn('stopping orphan task', { ...task, currentSessionId: session?.sessionId ?? null });
-      try {
-        await runtime.stop(task.ref, 'orphan: not the live session of its chat');
-        stopped += 1;
-      } catch (error) {
-        summary.errors += 1;
-        logger.error('could not stop an orphan task; the next pass tries again', { ref: task.ref, error });
-      }
+      await stop(task.ref, 'orphan: not the live session of its chat', 'orphansStopped');
     }
   }
-  return stopped;
 }
 
 function shuffled<T>(items: readonly T[]): T[] {

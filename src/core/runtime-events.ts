@@ -1,9 +1,14 @@
 import type { CoreDeps } from './deps.js';
 import { isTerminal } from './model.js';
-import type { RuntimeEvent } from './ports.js';
-import { exitedPatch, runningPatch } from './transitions.js';
+import type { RuntimeEvent, SandboxRuntime } from './ports.js';
+import { move } from './state-machine.js';
 
 export type RuntimeEventOutcome = 'applied' | 'ignored' | 'stopped_stray_task';
+
+/** What applying a runtime event needs: no launches, so only the runtime's `stop`. */
+export type RuntimeEventDeps = Pick<CoreDeps, 'store' | 'clock' | 'config' | 'logger'> & {
+  readonly runtime: Pick<SandboxRuntime, 'stop'>;
+};
 
 const MAX_ROUNDS = 5;
 
@@ -12,14 +17,16 @@ const MAX_ROUNDS = 5;
  * order: one for another session, or not newer than the last applied `version`, changes nothing.
  * A task reported running for a session that is not (or no longer) the chat's live one is stopped.
  */
-export async function onRuntimeEvent(deps: CoreDeps, event: RuntimeEvent): Promise<RuntimeEventOutcome> {
-  const { store, runtime, clock, config, logger } = deps;
+export async function onRuntimeEvent(
+  deps: RuntimeEventDeps,
+  event: RuntimeEvent,
+): Promise<RuntimeEventOutcome> {
+  const { store, runtime, logger } = deps;
   const key = { tenant: event.tenant, chatId: event.chatId };
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const session = await store.get(key);
-    const current = session?.sessionId === event.sessionId ? session : null;
-    const taskIsStray = !current || isTerminal(current);
-    if (event.kind === 'running' && taskIsStray) {
+    const current = session?.sessionId === event.sessionId && !isTerminal(session) ? session : null;
+    if (event.kind === 'running' && !current) {
       logger.warn('task running for a session that is not live; stopping it', {
         ...key,
         sessionId: event.sessionId,
@@ -28,7 +35,7 @@ export async function onRuntimeEvent(deps: CoreDeps, event: RuntimeEvent): Promi
       await runtime.stop(event.ref, 'not the live session of its chat');
       return 'stopped_stray_task';
     }
-    if (!current || isTerminal(current)) return 'ignored';
+    if (!current) return 'ignored';
     if (
       event.version !== undefined &&
       current.runtimeEventVersion !== null &&
@@ -36,19 +43,20 @@ export async function onRuntimeEvent(deps: CoreDeps, event: RuntimeEvent): Promi
     ) {
       return 'ignored';
     }
-    const versionPatch = event.version === undefined ? {} : { runtimeEventVersion: event.version };
-    let patch: Parameters<typeof store.update>[2];
-    if (event.kind === 'running') {
-      if (current.status !== 'provisioning') return 'ignored';
-      patch = { ...runningPatch(current, event.endpoint, event.ref, clock.now()), ...versionPatch };
-    } else {
-      patch = { ...exitedPatch(current, clock.now(), event.reason, config), ...versionPatch };
-    }
-    const written = await store.update(
-      key,
-      { sessionId: current.sessionId, version: current.version },
-      patch,
-    );
+    const written =
+      event.kind === 'running'
+        ? current.status === 'provisioning'
+          ? await move(deps, 'promote', current, {
+              endpoint: event.endpoint,
+              ref: event.ref,
+              ...(event.version === undefined ? {} : { eventVersion: event.version }),
+            })
+          : null
+        : await move(deps, 'exit', current, {
+            detail: event.reason,
+            ...(event.version === undefined ? {} : { eventVersion: event.version }),
+          });
+    if (!written) return 'ignored';
     if (written.ok) return 'applied';
   }
   logger.warn('runtime event lost every round to concurrent writes', { ...key, sessionId: event.sessionId });

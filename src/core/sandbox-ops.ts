@@ -1,9 +1,9 @@
-import { idleTimeoutError } from './config.js';
 import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
-import { type ChatKey, chatKeyOf, isLive, LIVE_STATUSES, type Session, type StopReason } from './model.js';
+import { idleTimeoutError } from './lifecycle.js';
+import { type ChatKey, chatKeyOf, isLive, type Session, type StopReason } from './model.js';
 import type { ListQuery, LiveTask, Page } from './ports.js';
-import { stoppingPatch, touchPatch } from './transitions.js';
+import { move, write } from './state-machine.js';
 
 /**
  * A long-poll reads (strongly consistent) after 50 ms, then doubles the gap up to 250 ms: a local
@@ -65,10 +65,16 @@ export async function deleteSandbox(
 ): Promise<DeleteResult> {
   const { store, runtime, clock, config, logger } = deps;
   const reason = options.reason ?? 'deleted';
-  const expect = options.sessionId
-    ? { statusIn: LIVE_STATUSES, sessionId: options.sessionId }
-    : { statusIn: LIVE_STATUSES };
-  const stopping = await store.update(key, expect, stoppingPatch(clock.now(), reason, config));
+  // One write, no read first: conditional on the status (and the session, when one is named).
+  const { expect, patch } = write(
+    'stop',
+    null,
+    clock.now(),
+    { reason },
+    config,
+    options.sessionId ? { sessionId: options.sessionId } : {},
+  );
+  const stopping = await store.update(key, expect, patch);
   if (!stopping.ok) return { result: 'not_found' };
   const session = stopping.session;
   if (session.runtimeRef) {
@@ -96,11 +102,9 @@ export async function keepalive(deps: CoreDeps, key: ChatKey, idleTimeoutSeconds
     const current = await store.get(key);
     const now = clock.now();
     if (!current || !isLive(current) || current.expiresAt <= now) throw notFound();
-    const touched = await store.update(
-      key,
-      { sessionId: current.sessionId, version: current.version },
-      touchPatch(current, now, idleTimeoutSeconds ?? current.idleTimeoutSeconds),
-    );
+    const touched = await move(deps, 'touch', current, {
+      idleTimeoutSeconds: idleTimeoutSeconds ?? current.idleTimeoutSeconds,
+    });
     if (touched.ok) return touched.session;
   }
   throw new SandboxError('capacity_unavailable', 'The chat is busy with concurrent requests. Retry.', {

@@ -1,13 +1,23 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { CoreDeps } from '../core/deps.js';
-import { SandboxError } from '../core/errors.js';
+import { type ErrorCode, SandboxError } from '../core/errors.js';
 import type { Authenticator } from './auth.js';
+import { openApiDocument } from './openapi.js';
 import { problemResponse } from './problems.js';
+import { honoPath, type RouteHandler, type RouteSpec, routeHandler } from './route.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
-import { validationHook } from './validation.js';
+
+/** What the server answered, for metrics: the route template, not the path, and the problem code. */
+export interface HttpAnswer {
+  readonly method: string;
+  /** The route's OpenAPI path (`/v1/chats/{chatId}/sandbox`); null when no route matched. */
+  readonly route: string | null;
+  readonly operationId: string | null;
+  readonly status: number;
+  readonly code: ErrorCode | null;
+}
 
 export interface AppDeps {
   readonly core: CoreDeps;
@@ -18,26 +28,71 @@ export interface AppDeps {
    * Epoch ms by which the answer must be sent, if the host has such a limit (a Lambda function's
    * remaining time); long-polls end by then whatever `waitSeconds` asked for.
    */
-  readonly answerBy?: (c: Context<AppEnv>) => number | undefined;
+  readonly answerBy?: (c: Context) => number | undefined;
   /**
    * Whether the server answers for the request's `Host` (local mode: loopback names and the
    * configured host). Checked before anything else, so a page that reached the port through DNS
    * rebinding gets 421 and no further. Absent: every host (API Gateway fixes the host itself).
    */
   readonly acceptsHost?: (host: string) => boolean;
+  /** Called once per answer (the api function counts them as metrics). */
+  readonly onAnswer?: (answer: HttpAnswer) => void;
 }
 
 export interface AppEnv {
-  Variables: { tenant: string };
+  Variables: {
+    tenant: string;
+    route: RouteSpec;
+    problemCode: ErrorCode;
+  };
 }
 
-export type App = OpenAPIHono<AppEnv>;
+export type App = Hono<AppEnv>;
 
-/** The HTTP API of API.md as a Hono app; the same app serves local mode and the Lambda function. */
+/** Where route modules add their routes: each is mounted on the app and listed in the document. */
+export interface Router {
+  route<S extends RouteSpec>(spec: S, handler: RouteHandler<S, Context<AppEnv>>): void;
+}
+
+const INFO = {
+  title: 'Agent sandbox control plane',
+  description: 'Per-chat sandboxes for hosted AI agents. Errors are RFC 9457 problem details.',
+};
+
+/** The HTTP API as a Hono app; the same app serves local mode and the Lambda function. */
 export function createApp(deps: AppDeps): App {
-  const app: App = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const app: App = new Hono<AppEnv>();
+  const routes: RouteSpec[] = [];
+  const router: Router = {
+    route(spec, handler) {
+      routes.push(spec);
+      app.on(
+        spec.method.toUpperCase(),
+        honoPath(spec.path),
+        async (c, next) => {
+          c.set('route', spec);
+          await next();
+        },
+        ...(spec.before ?? []),
+        routeHandler(spec, handler as RouteHandler<RouteSpec>),
+      );
+    },
+  };
 
-  const { acceptsHost } = deps;
+  const { onAnswer, acceptsHost } = deps;
+  if (onAnswer) {
+    app.use('*', async (c, next) => {
+      await next();
+      const spec = c.get('route');
+      onAnswer({
+        method: c.req.method,
+        route: spec?.path ?? null,
+        operationId: spec?.operationId ?? null,
+        status: c.res.status,
+        code: c.get('problemCode') ?? null,
+      });
+    });
+  }
   if (acceptsHost) {
     app.use('*', async (c, next) => {
       const host = c.req.header('host') ?? new URL(c.req.url).host;
@@ -48,7 +103,7 @@ export function createApp(deps: AppDeps): App {
     });
   }
 
-  registerHealthRoutes(app, deps);
+  registerHealthRoutes(router, deps);
 
   app.use('/v1/*', async (c, next) => {
     const tenant = await deps.authenticate(c);
@@ -60,17 +115,12 @@ export function createApp(deps: AppDeps): App {
     return next();
   });
 
-  registerSandboxRoutes(app, deps);
+  registerSandboxRoutes(router, deps);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
-  app.doc31('/v1/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'Agent sandbox control plane',
-      version: deps.version,
-      description: 'Per-chat sandboxes for hosted AI agents. Errors are RFC 9457 problem details.',
-    },
-    security: [{ bearerAuth: [] }],
+  let document: Record<string, unknown> | undefined;
+  app.get('/v1/openapi.json', (c) => {
+    document ??= openApiDocument(routes, { ...INFO, version: deps.version });
+    return c.json(document);
   });
 
   app.notFound((c) =>

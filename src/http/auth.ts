@@ -4,9 +4,6 @@ import type { Context } from 'hono';
 /** Answers the caller's tenant, or null when the request carries no valid credentials. */
 export type Authenticator = (c: Context) => string | null | Promise<string | null>;
 
-/** Tenant ids become part of keys and cursors, so they are restricted to a safe alphabet. */
-export const TENANT_PATTERN = /^[A-Za-z0-9._:/@+=,-]{1,256}$/;
-
 export function bearerToken(c: Context): string | null {
   const header = c.req.header('authorization');
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;

@@ -75,6 +75,7 @@ export function problemOf(error: SandboxError): Problem {
 /** Writes the problem response for an error, with `Retry-After` where the error carries one. */
 export function problemResponse(c: Context, error: SandboxError): Response {
   const problem = problemOf(error);
+  c.set('problemCode', error.code);
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
   if (error.options.retryAfterSeconds !== undefined)
     headers['Retry-After'] = String(error.options.retryAfterSeconds);

@@ -1,7 +1,11 @@
-/** zod schemas of the HTTP API: they validate requests and produce the OpenAPI 3.1 document. */
-import { z } from '@hono/zod-openapi';
+/**
+ * zod schemas of the HTTP API (zod/mini: the api function's bundle carries only what it uses). They
+ * validate requests and produce the OpenAPI 3.1 document (src/http/openapi.ts).
+ */
 import { ENV_NAME, envNameViolation, FORBIDDEN_KEYS, RESERVED_ENV_PATTERNS } from '../core/env-policy.js';
+import { ERROR_CODES } from '../core/errors.js';
 import { SANDBOX_STATUSES, STOP_REASONS } from '../core/model.js';
+import { z } from '../zod.js';
 
 const UUID_TEXT =
   /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$/;
@@ -13,10 +17,14 @@ export function canonicalChatId(text: string): string {
 }
 
 export const ChatParams = z.object({
-  chatId: z
-    .string()
-    .regex(UUID_TEXT, 'must be a UUID (hyphenated or 32 hex digits)')
-    .openapi({ param: { name: 'chatId', in: 'path' }, example: '11111111-1111-1111-1111-111111111111' }),
+  chatId: z.string().check(
+    z.regex(UUID_TEXT, 'must be a UUID (hyphenated or 32 hex digits)'),
+    z.meta({
+      description:
+        'The chat: a UUID, hyphenated or as 32 hex digits, any case; answers use lowercase hyphenated.',
+      examples: ['11111111-1111-1111-1111-111111111111'],
+    }),
+  ),
 });
 
 /**
@@ -24,115 +32,112 @@ export const ChatParams = z.object({
  * the control plane adds and the JSON around each one, 6144 characters of names and values, counted
  * as they are escaped in JSON, always fit.
  */
-const MAX_ENV_CHARS = 6144;
+export const MAX_ENV_CHARS = 6144;
+export const MAX_ENV_NAMES = 50;
 const jsonLength = (text: string) => JSON.stringify(text).length - 2;
 const noNul = (text: string) => !text.includes('\0');
 
 const ENV_DESCRIPTION =
-  'Variables for the sandbox process. Refused with 422, naming the variable: names outside ' +
-  '^[A-Z_][A-Z0-9_]{0,127}$, a NUL byte anywhere, and reserved names: ' +
+  `Variables for the sandbox process: at most ${MAX_ENV_NAMES}, values up to 4096 characters, names and ` +
+  `values together at most ${MAX_ENV_CHARS} characters counted as escaped in JSON. Refused with 422, ` +
+  'naming the variable: names outside ^[A-Z_][A-Z0-9_]{0,127}$, a NUL byte anywhere, and reserved names: ' +
   `${RESERVED_ENV_PATTERNS.join(', ')} (\`*\` matches any characters). ` +
   'A profile may also accept only the names on its own allow-list.';
 
 const Env = z
   .record(
-    z.string().regex(ENV_NAME, 'env names match ^[A-Z_][A-Z0-9_]{0,127}$'),
-    z.string().max(4096).refine(noNul, 'env values must not contain NUL'),
+    z.string().check(z.regex(ENV_NAME, 'env names match ^[A-Z_][A-Z0-9_]{0,127}$')),
+    z.string().check(z.maxLength(4096), z.refine(noNul, 'env values must not contain NUL')),
   )
-  .refine((env) => Object.keys(env).length <= 50, 'at most 50 variables')
-  .refine(
-    (env) =>
-      Object.entries(env).reduce((total, [name, value]) => total + name.length + jsonLength(value), 0) <=
-      MAX_ENV_CHARS,
-    `names and values together at most ${MAX_ENV_CHARS} characters, counted as escaped in JSON`,
-  )
-  .superRefine((env, ctx) => {
-    for (const name of Object.keys(env)) {
-      const problem = envNameViolation(name);
-      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-    }
-  })
-  .openapi({ description: ENV_DESCRIPTION, example: { LOG_LEVEL: 'debug' } });
+  .check(
+    z.refine((env) => Object.keys(env).length <= MAX_ENV_NAMES, `at most ${MAX_ENV_NAMES} variables`),
+    z.refine(
+      (env) =>
+        Object.entries(env).reduce((total, [name, value]) => total + name.length + jsonLength(value), 0) <=
+        MAX_ENV_CHARS,
+      `names and values together at most ${MAX_ENV_CHARS} characters, counted as escaped in JSON`,
+    ),
+    z.superRefine((env, ctx) => {
+      for (const name of Object.keys(env)) {
+        const problem = envNameViolation(name);
+        if (problem) ctx.issues.push({ code: 'custom', path: [name], message: problem, input: name });
+      }
+    }),
+    z.meta({ description: ENV_DESCRIPTION, examples: [{ LOG_LEVEL: 'debug' }] }),
+  );
 
-const MetadataKey = z
-  .string()
-  .min(1)
-  .max(64)
-  .refine(noNul, 'metadata keys must not contain NUL')
-  .refine((key) => !FORBIDDEN_KEYS.includes(key), `metadata keys must not be ${FORBIDDEN_KEYS.join(', ')}`);
+const MetadataKey = z.string().check(
+  z.minLength(1),
+  z.maxLength(64),
+  z.refine(noNul, 'metadata keys must not contain NUL'),
+  z.refine((key) => !FORBIDDEN_KEYS.includes(key), `metadata keys must not be ${FORBIDDEN_KEYS.join(', ')}`),
+);
 
 const Metadata = z
-  .record(MetadataKey, z.string().max(256).refine(noNul, 'metadata values must not contain NUL'))
-  .refine((metadata) => Object.keys(metadata).length <= 20, 'at most 20 entries')
-  .openapi({ example: { team: 'search' } });
+  .record(
+    MetadataKey,
+    z.string().check(z.maxLength(256), z.refine(noNul, 'metadata values must not contain NUL')),
+  )
+  .check(
+    z.refine((metadata) => Object.keys(metadata).length <= 20, 'at most 20 entries'),
+    z.meta({
+      description: 'Labels kept with the sandbox: at most 20, keys 1-64 characters, values up to 256.',
+      examples: [{ team: 'search' }],
+    }),
+  );
 
-const Seconds = z.number().int();
-const WaitSeconds = z.number().int().min(0).max(25);
+const seconds = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+const WaitSeconds = seconds(0, 25).check(
+  z.meta({
+    description: 'Hold the answer up to this long (counted from arrival) while the sandbox is provisioning.',
+  }),
+);
 
 export const GetOrCreateBody = z
   .strictObject({
     agentId: z
       .string()
-      .regex(/^[A-Za-z0-9._:-]{1,128}$/, '1-128 characters from A-Z a-z 0-9 . _ : -')
-      .openapi({ example: 'agent-alpha' }),
-    profile: z.string().min(1).max(64).optional().openapi({ example: 'default' }),
-    idleTimeoutSeconds: Seconds.min(1).max(86_400).optional(),
-    maxLifetimeSeconds: Seconds.min(1).max(86_400).optional(),
-    env: Env.optional(),
-    metadata: Metadata.optional(),
-    waitSeconds: WaitSeconds.optional(),
+      .check(
+        z.regex(/^[A-Za-z0-9._:-]{1,128}$/, '1-128 characters from A-Z a-z 0-9 . _ : -'),
+        z.meta({ examples: ['agent-alpha'] }),
+      ),
+    profile: z.optional(z.string().check(z.minLength(1), z.maxLength(64), z.meta({ examples: ['default'] }))),
+    idleTimeoutSeconds: z.optional(seconds(1, 86_400)),
+    maxLifetimeSeconds: z.optional(seconds(1, 86_400)),
+    env: z.optional(Env),
+    metadata: z.optional(Metadata),
+    waitSeconds: z.optional(WaitSeconds),
   })
-  .openapi('GetOrCreateRequest');
+  .register(z.globalRegistry, { id: 'GetOrCreateRequest' });
 
 export const KeepaliveBody = z
-  .strictObject({ idleTimeoutSeconds: Seconds.min(1).max(86_400).optional() })
-  .openapi('KeepaliveRequest');
+  .strictObject({ idleTimeoutSeconds: z.optional(seconds(1, 86_400)) })
+  .register(z.globalRegistry, { id: 'KeepaliveRequest' });
 
-const WaitQuery = z.coerce.number().int().min(0).max(25);
-
-export const GetQuery = z.object({
-  waitSeconds: WaitQuery.optional().openapi({ param: { name: 'waitSeconds', in: 'query' } }),
-});
+export const GetQuery = z.object({ waitSeconds: z.optional(WaitSeconds) });
 
 export const ListQuery = z.object({
-  status: z
-    .string()
-    .refine(
-      (text) =>
-        text.split(',').every((status) => (SANDBOX_STATUSES as readonly string[]).includes(status.trim())),
-      `each status is one of ${SANDBOX_STATUSES.join(', ')}`,
-    )
-    .optional()
-    .openapi({ param: { name: 'status', in: 'query' }, example: 'running,provisioning' }),
-  agentId: z
-    .string()
-    .min(1)
-    .max(128)
-    .optional()
-    .openapi({ param: { name: 'agentId', in: 'query' } }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(50)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
-  cursor: z
-    .string()
-    .min(1)
-    .max(2048)
-    .optional()
-    .openapi({ param: { name: 'cursor', in: 'query' } }),
+  status: z.optional(
+    z.string().check(
+      z.refine(
+        (text) =>
+          text.split(',').every((status) => (SANDBOX_STATUSES as readonly string[]).includes(status.trim())),
+        `each status is one of ${SANDBOX_STATUSES.join(', ')}`,
+      ),
+      z.meta({
+        description: `One status or a comma list of ${SANDBOX_STATUSES.join(', ')}.`,
+        examples: ['running,provisioning'],
+      }),
+    ),
+  ),
+  agentId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  limit: z._default(seconds(1, 100), 50),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 
-export const HealthQuery = z.object({
-  deep: z
-    .enum(['true', 'false'])
-    .optional()
-    .openapi({ param: { name: 'deep', in: 'query' } }),
-});
+export const HealthQuery = z.object({ deep: z.optional(z.enum(['true', 'false'])) });
 
-const IsoTime = z.string().openapi({ format: 'date-time', example: '2026-11-22T01:02:03.456Z' });
+const IsoTime = z.string().check(z.meta({ format: 'date-time', examples: ['2026-11-22T01:02:03.456Z'] }));
 
 export const Sandbox = z
   .object({
@@ -141,42 +146,44 @@ export const Sandbox = z
     agentId: z.string(),
     profile: z.string(),
     status: z.enum(SANDBOX_STATUSES),
-    endpoint: z.object({ host: z.string(), port: z.number().int() }).nullable(),
+    endpoint: z.nullable(z.object({ host: z.string(), port: z.int() })),
     createdAt: IsoTime,
     lastActiveAt: IsoTime,
     expiresAt: IsoTime,
     maxExpiresAt: IsoTime,
-    stoppedAt: IsoTime.nullable(),
-    stopReason: z.enum(STOP_REASONS).nullable(),
+    stoppedAt: z.nullable(IsoTime),
+    stopReason: z.nullable(z.enum(STOP_REASONS)),
     metadata: z.record(z.string(), z.string()),
   })
-  .openapi('Sandbox');
+  .register(z.globalRegistry, { id: 'Sandbox' });
 
-export const SandboxEnvelope = z.object({ sandbox: Sandbox }).openapi('SandboxResponse');
+export const SandboxEnvelope = z
+  .object({ sandbox: Sandbox })
+  .register(z.globalRegistry, { id: 'SandboxResponse' });
 export const GetOrCreateResponse = z
   .object({ sandbox: Sandbox, created: z.boolean() })
-  .openapi('GetOrCreateResponse');
+  .register(z.globalRegistry, { id: 'GetOrCreateResponse' });
 export const DeleteResponse = z
-  .object({ result: z.enum(['deleted', 'not_found']), sandbox: Sandbox.optional() })
-  .openapi('DeleteResponse');
+  .object({ result: z.enum(['deleted', 'not_found']), sandbox: z.optional(Sandbox) })
+  .register(z.globalRegistry, { id: 'DeleteResponse' });
 export const ListResponse = z
-  .object({ items: z.array(Sandbox), nextCursor: z.string().nullable() })
-  .openapi('SandboxList');
+  .object({ items: z.array(Sandbox), nextCursor: z.nullable(z.string()) })
+  .register(z.globalRegistry, { id: 'SandboxList' });
 export const HealthResponse = z
   .object({
     status: z.enum(['ok', 'degraded']),
     version: z.string(),
-    checks: z.record(z.string(), z.string()).optional(),
+    checks: z.optional(z.record(z.string(), z.string())),
   })
-  .openapi('Health');
+  .register(z.globalRegistry, { id: 'Health' });
 
 export const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
-    status: z.number().int(),
-    code: z.string(),
+    status: z.int(),
+    code: z.enum(ERROR_CODES),
     detail: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
   })
-  .openapi('Problem');
+  .register(z.globalRegistry, { id: 'Problem' });

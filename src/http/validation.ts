@@ -1,21 +1,23 @@
-import type { z } from '@hono/zod-openapi';
-import { SandboxError } from '../core/errors.js';
+import { type FieldError, SandboxError } from '../core/errors.js';
+import type { z } from '../zod.js';
 
-/** Turns a failed schema check into a 422 `validation_failed` listing each offending path. */
-export function validationHook(result: { success: boolean; error?: z.ZodError; target: string }): void {
-  if (!result.success && result.error) throw validationError(result.error, result.target);
-}
+type Issue = z.core.$ZodIssue;
 
-export function validationError(error: z.ZodError, target: string): SandboxError {
+/** The field errors of a failed parse; `target` names the whole input when an issue has no path. */
+export function fieldErrors(error: { readonly issues: readonly Issue[] }, target: string): FieldError[] {
   const where = target === 'json' ? 'body' : target;
-  const errors = error.issues.map((issue) => ({
+  return error.issues.map((issue) => ({
     path: issue.path.length > 0 ? issue.path.join('.') : where,
     message: messageOf(issue),
   }));
-  return new SandboxError('validation_failed', `The request ${where} is invalid.`, { errors });
 }
 
-function messageOf(issue: z.core.$ZodIssue): string {
+/** 422 `validation_failed` listing each offending path. */
+export function invalidRequest(errors: readonly FieldError[]): SandboxError {
+  return new SandboxError('validation_failed', 'The request is invalid.', { errors });
+}
+
+function messageOf(issue: Issue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
   // A record key that broke its own schema: its message says which rule.
   if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message;

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { localDynamoClient, type StaticCredentials } from '../adapters/dynamodb/client.js';
 import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
-import { localDynamoClient, type StaticCredentials } from '../adapters/dynamodb/local-client.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { LocalProcessRuntime } from '../adapters/local/local-runtime.js';
 import type { CoreDeps } from '../core/deps.js';
@@ -133,7 +133,7 @@ async function serveControlPlane(
       clearInterval(timer);
       await passes;
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await stopLiveSandboxes(deps, await runtime.listLive(), 'shutdown');
+      await stopLiveSandboxes(deps, (await runtime.inventory()).tasks, 'shutdown');
       await runtime.allExited();
       client.destroy();
       await dynamo?.stop();

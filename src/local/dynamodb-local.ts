@@ -22,7 +22,7 @@ import {
   localDynamoClient,
   type StaticCredentials,
   TEST_CREDENTIALS,
-} from '../adapters/dynamodb/local-client.js';
+} from '../adapters/dynamodb/client.js';
 import { freePort } from '../adapters/local/free-port.js';
 import {
   canListProcesses,

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { getOrCreate } from '../../src/core/get-or-create.js';
 import type { ChatKey } from '../../src/core/model.js';
-import { reconcile } from '../../src/core/reconcile.js';
+import { reconcile, withLease } from '../../src/core/reconcile.js';
 import { onRuntimeEvent } from '../../src/core/runtime-events.js';
 import { keepalive } from '../../src/core/sandbox-ops.js';
 import { createTestTable } from '../support/dynamo.js';
@@ -196,24 +196,31 @@ describe('reconcile', () => {
     expect(deps.runtime.tasks.get('task/orphan-b')?.state.status).toBe('stopped');
   });
 
-  it('runs the extra leased work under the same lease, and not after a truncated pass', async () => {
-    let otherHolderGotTheLease: boolean | null = null;
-    const whileLeased = async () => {
-      otherHolderGotTheLease = await deps.store.acquireLease(
-        'reconciler',
-        'other',
-        deps.clock.now(),
-        deps.clock.now() + 1,
-      );
+  it('runs work under the lease, so no other holder gets it meanwhile, and lets it go after', async () => {
+    const lease = {
+      name: 'reconciler',
+      holder: 'test',
+      now: deps.clock.now(),
+      until: deps.clock.now() + MINUTE,
     };
-    await reconcile(deps, { holder: 'test', whileLeased });
+    const otherHolderGotTheLease = await withLease(deps.store, lease, () =>
+      deps.store.acquireLease('reconciler', 'other', deps.clock.now(), deps.clock.now() + 1),
+    );
     expect(otherHolderGotTheLease).toBe(false);
+    expect(await withLease(deps.store, { ...lease, holder: 'next' }, async () => 'ran')).toBe('ran');
+    // Held by another: the work does not run.
+    await deps.store.acquireLease('reconciler', 'other', deps.clock.now(), deps.clock.now() + MINUTE);
+    expect(await withLease(deps.store, lease, async () => 'ran')).toBeNull();
+  });
 
-    otherHolderGotTheLease = null;
-    await runningSandbox(60);
-    deps.clock.advance(61_000);
-    await reconcile(deps, { holder: 'test', deadline: deps.clock.now(), whileLeased });
-    expect(otherHolderGotTheLease).toBeNull();
+  it('stops a task no session names once it is older than the stranger grace', async () => {
+    deps.runtime.strangers.push(
+      { ref: 'task/old-stranger', startedAt: deps.clock.now() - 181_000, label: 'hand-started' },
+      { ref: 'task/young-stranger', startedAt: deps.clock.now() - 1_000, label: null },
+    );
+    expect(await pass()).toMatchObject({ strangersStopped: 1 });
+    expect([...deps.runtime.stopped]).toEqual(['task/old-stranger']);
+    expect(await pass()).toMatchObject({ strangersStopped: 0 });
   });
 
   it('skips a pass while another holder has the lease', async () => {

@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { createAwsClients, MAX_ATTEMPTS } from '../../src/adapters/ecs/aws-clients.js';
-import { isConcurrentRevision, isThrottling, launchErrorFrom } from '../../src/adapters/ecs/sdk-errors.js';
+import { createDynamoClient, DYNAMODB_MAX_ATTEMPTS } from '../../src/adapters/dynamodb/client.js';
+import { createEcsClient, ECS_MAX_ATTEMPTS } from '../../src/adapters/ecs/client.js';
+import { createEfsClient, EFS_MAX_ATTEMPTS } from '../../src/adapters/efs/client.js';
+import { isConcurrentRevision, isThrottling, launchErrorFrom } from '../../src/adapters/sdk-errors.js';
 
-describe('createAwsClients', () => {
-  it("uses the SDK's standard retry strategy with a bounded number of attempts", async () => {
-    const clients = createAwsClients({ dynamodbEndpoint: 'http://127.0.0.1:8000' });
-    for (const [name, client] of Object.entries(clients)) {
+describe('client factories', () => {
+  it("use the SDK's standard retry strategy with a bounded number of attempts", async () => {
+    const clients = [
+      [createDynamoClient({ endpoint: 'http://127.0.0.1:8000' }), DYNAMODB_MAX_ATTEMPTS],
+      [createEcsClient(), ECS_MAX_ATTEMPTS],
+      [createEfsClient(), EFS_MAX_ATTEMPTS],
+    ] as const;
+    for (const [client, attempts] of clients) {
       const strategy = await client.config.retryStrategy();
       expect(strategy.constructor.name).toBe('StandardRetryStrategy');
-      expect(await client.config.maxAttempts()).toBe(MAX_ATTEMPTS[name as keyof typeof MAX_ATTEMPTS]);
+      expect(await client.config.maxAttempts()).toBe(attempts);
     }
-    expect((await clients.dynamodb.config.endpoint?.())?.hostname).toBe('127.0.0.1');
+    expect((await clients[0][0].config.endpoint?.())?.hostname).toBe('127.0.0.1');
   });
 });
 

@@ -1,7 +1,7 @@
 import {
   ClientException,
   ConflictException,
-  DeregisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand,
   ECSClient,
   ECSServiceException,
   RegisterTaskDefinitionCommand,
@@ -15,18 +15,22 @@ import {
 } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tenantHash } from '../../src/adapters/aws-naming.js';
 import { DynamoVolumeStore } from '../../src/adapters/dynamodb/volume-store.js';
-import { tenantHash } from '../../src/adapters/ecs/naming.js';
 import type { EcsRuntimeSettings } from '../../src/adapters/ecs/settings.js';
+import { definitionFingerprint } from '../../src/adapters/ecs/task-definition.js';
 import { LaunchError } from '../../src/core/errors.js';
 import { createTestTable } from '../support/dynamo.js';
 import {
+  acceptRunTask,
   acceptVolumeCreation,
+  baseTaskDefinition,
   CHAT_ACCESS_POINT_ID,
   CLUSTER_ARN,
   chatTaskDefinitionArn,
   fargateTask,
   SETTINGS,
+  TaskDefinitionRegistry,
   taskArn,
 } from './fixtures.js';
 import {
@@ -139,21 +143,19 @@ describe('EcsSandboxRuntime.launch', () => {
 
   it('registers the task definition again when the profile changes, and deregisters the old one', async () => {
     const spec = freshSpec();
+    const registry = new TaskDefinitionRegistry();
     acceptFirstLaunch();
+    registry.serve(ecsMock);
     ecsMock
       .on(RunTaskCommand)
       .resolves({ tasks: [fargateTask({ arn: taskArn('c1'), startedBy: 'x', lastStatus: 'PENDING' })] });
-    let revision = 0;
-    ecsMock.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => {
-      revision += 1;
-      return { taskDefinition: { taskDefinitionArn: chatTaskDefinitionArn(input.family, revision) } };
-    });
     await runtimeWith().launch(spec);
     const newBase = 'arn:aws:ecs:us-west-2:111122223333:task-definition/sandbox-default:8';
     const changed = {
       ...SETTINGS,
       profiles: { default: { ...SETTINGS.profiles.default!, taskDefinitionArn: newBase } },
     };
+    ecsMock.on(DescribeTaskDefinitionCommand, { taskDefinition: newBase }).resolves(baseTaskDefinition());
     await runtimeWith(changed).launch({ ...spec, sessionId: crypto.randomUUID() });
 
     expect(efsMock.commandCalls(CreateAccessPointCommand)).toHaveLength(1);
@@ -162,9 +164,37 @@ describe('EcsSandboxRuntime.launch', () => {
     expect(ecsMock.commandCalls(RunTaskCommand)[1]!.args[0].input.taskDefinition).toBe(
       chatTaskDefinitionArn(family, 2),
     );
-    expect(ecsMock.commandCalls(DeregisterTaskDefinitionCommand)[0]!.args[0].input.taskDefinition).toBe(
-      chatTaskDefinitionArn(family, 1),
-    );
+    expect(registry.active()).toEqual([chatTaskDefinitionArn(family, 2)]);
+  });
+
+  it('uses a revision a launch registered and never recorded, instead of registering another', async () => {
+    const spec = freshSpec();
+    const family = `sbx-chat-${tenantHash(TENANT)}-${spec.chatId}`;
+    const registry = new TaskDefinitionRegistry();
+    acceptFirstLaunch();
+    registry.serve(ecsMock);
+    acceptRunTask(ecsMock);
+    // What an api instance left when it died between RegisterTaskDefinition and the record step.
+    const leaked = registry.register(family, [
+      { key: 'sandbox:profile', value: 'default' },
+      { key: 'sandbox:fingerprint', value: definitionFingerprint(SETTINGS, SETTINGS.profiles.default!) },
+      { key: 'sandbox:access-point-id', value: CHAT_ACCESS_POINT_ID },
+    ]);
+    // And an older revision of the profile nobody uses.
+    const stale = registry.register(family, [
+      { key: 'sandbox:profile', value: 'default' },
+      { key: 'sandbox:fingerprint', value: 'an-older-derivation' },
+    ]);
+
+    await runtimeWith().launch(spec);
+
+    expect(ecsMock.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(ecsMock.commandCalls(RunTaskCommand)[0]!.args[0].input.taskDefinition).toBe(leaked);
+    expect(registry.active()).toEqual([leaked]);
+    expect(registry.revisions.find((revision) => revision.arn === stale)?.status).toBe('INACTIVE');
+    expect(
+      (await volumeStore.get({ tenant: TENANT, chatId: spec.chatId }))?.taskDefinitions.default?.arn,
+    ).toBe(leaked);
   });
 
   it('treats a RunTask 200 with failures[] and no task as a launch failure', async () => {

@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tenantHash } from '../../src/adapters/aws-naming.js';
 import { DynamoVolumeStore } from '../../src/adapters/dynamodb/volume-store.js';
-import { tenantHash } from '../../src/adapters/ecs/naming.js';
 import { createTestTable } from '../support/dynamo.js';
 import { CLUSTER_ARN, fargateTask, taskArn } from './fixtures.js';
 import { CHAT, runtimeWith as runtimeOver, SESSION, STARTED_BY, TENANT } from './runtime-setup.js';
@@ -120,8 +120,8 @@ describe('EcsSandboxRuntime.stop', () => {
   });
 });
 
-describe('EcsSandboxRuntime.listLive', () => {
-  it('follows ListTasks pages and describes tasks in batches of 100', async () => {
+describe('EcsSandboxRuntime.inventory', () => {
+  it('follows ListTasks pages, describes tasks in batches of 100, and lists strangers apart', async () => {
     const runtime = runtimeWith();
     await volumeStore.remember(tenantHash(TENANT), TENANT);
     const arns = Array.from({ length: 150 }, (_, i) => taskArn(`t${i}`));
@@ -140,7 +140,7 @@ describe('EcsSandboxRuntime.listLive', () => {
       ),
     }));
 
-    const live = await runtime.listLive();
+    const { tasks: live, strangers } = await runtime.inventory();
 
     expect(ecsMock.commandCalls(ListTasksCommand).map((call) => call.args[0].input)).toEqual([
       { cluster: CLUSTER_ARN, desiredStatus: 'RUNNING', nextToken: undefined },
@@ -157,5 +157,8 @@ describe('EcsSandboxRuntime.listLive', () => {
       sessionId: SESSION,
       startedAt: Date.parse('2026-11-22T00:00:00Z'),
     });
+    expect(strangers).toEqual([
+      { ref: arns[7], startedAt: Date.parse('2026-11-22T00:00:00Z'), label: 'ecs-svc/9223370556150183303' },
+    ]);
   });
 });

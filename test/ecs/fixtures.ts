@@ -3,12 +3,19 @@
  * runtime settings the tests use. Shared by the adapter tests and the function tests.
  */
 import {
+  DeregisterTaskDefinitionCommand,
+  type DeregisterTaskDefinitionCommandInput,
   DescribeTaskDefinitionCommand,
+  type DescribeTaskDefinitionCommandInput,
   type DescribeTaskDefinitionCommandOutput,
   type ECSClient,
+  ListTaskDefinitionsCommand,
+  type ListTaskDefinitionsCommandInput,
   RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
   RunTaskCommand,
   type RunTaskCommandInput,
+  type Tag,
   type Task,
   type TaskStopCode,
 } from '@aws-sdk/client-ecs';
@@ -187,10 +194,64 @@ export function acceptVolumeCreation(ecs: AwsClientStub<ECSClient>, efs: AwsClie
   efs.on(DescribeAccessPointsCommand).resolves({
     AccessPoints: [{ AccessPointId: CHAT_ACCESS_POINT_ID, LifeCycleState: 'available' }],
   });
-  ecs.on(DescribeTaskDefinitionCommand).resolves(baseTaskDefinition());
-  ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => ({
-    taskDefinition: { taskDefinitionArn: chatTaskDefinitionArn(input.family) },
-  }));
+  new TaskDefinitionRegistry().serve(ecs);
+}
+
+interface Revision {
+  readonly arn: string;
+  readonly family: string;
+  readonly tags: readonly Tag[];
+  status: 'ACTIVE' | 'INACTIVE';
+}
+
+/**
+ * ECS's task definitions as the calls see them (shapes of the API reference): RegisterTaskDefinition
+ * adds a revision to its family with its tags, ListTaskDefinitions answers a family prefix's ACTIVE
+ * revisions, DescribeTaskDefinition answers the base definition or a revision with its tags,
+ * DeregisterTaskDefinition makes one INACTIVE.
+ */
+export class TaskDefinitionRegistry {
+  readonly revisions: Revision[] = [];
+
+  register(family: string, tags: readonly Tag[]): string {
+    const revision = this.revisions.filter((candidate) => candidate.family === family).length + 1;
+    const arn = chatTaskDefinitionArn(family, revision);
+    this.revisions.push({ arn, family, tags, status: 'ACTIVE' });
+    return arn;
+  }
+
+  active(): string[] {
+    return this.revisions.filter((revision) => revision.status === 'ACTIVE').map((revision) => revision.arn);
+  }
+
+  serve(ecs: AwsClientStub<ECSClient>): this {
+    ecs.on(RegisterTaskDefinitionCommand).callsFake((input: RegisterTaskDefinitionCommandInput) => ({
+      taskDefinition: { taskDefinitionArn: this.register(input.family!, input.tags ?? []), status: 'ACTIVE' },
+    }));
+    ecs.on(ListTaskDefinitionsCommand).callsFake((input: ListTaskDefinitionsCommandInput) => ({
+      taskDefinitionArns: this.revisions
+        .filter(
+          (revision) => revision.family.startsWith(input.familyPrefix ?? '') && revision.status === 'ACTIVE',
+        )
+        .map((revision) => revision.arn),
+    }));
+    ecs.on(DescribeTaskDefinitionCommand).callsFake((input: DescribeTaskDefinitionCommandInput) => {
+      if (input.taskDefinition === BASE_TASK_DEFINITION_ARN) return baseTaskDefinition();
+      const revision = this.revisions.find((candidate) => candidate.arn === input.taskDefinition);
+      if (!revision)
+        throw Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
+      return {
+        taskDefinition: { taskDefinitionArn: revision.arn, family: revision.family, status: revision.status },
+        ...(input.include?.includes('TAGS') ? { tags: [...revision.tags] } : {}),
+      };
+    });
+    ecs.on(DeregisterTaskDefinitionCommand).callsFake((input: DeregisterTaskDefinitionCommandInput) => {
+      const revision = this.revisions.find((candidate) => candidate.arn === input.taskDefinition);
+      if (revision) revision.status = 'INACTIVE';
+      return { taskDefinition: { taskDefinitionArn: input.taskDefinition, status: 'INACTIVE' } };
+    });
+    return this;
+  }
 }
 
 /** RunTask answers a new task for every launch, keyed by its client token, in `lastStatus`. */

@@ -1,11 +1,13 @@
 /** What the runtime tests share: one chat of one tenant, and a runtime over DynamoDB Local and mocked clients. */
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EFSClient } from '@aws-sdk/client-efs';
+import { encodeStartedBy, tenantHash } from '../../src/adapters/aws-naming.js';
 import type { DynamoVolumeStore } from '../../src/adapters/dynamodb/volume-store.js';
 import { ChatVolumes } from '../../src/adapters/ecs/chat-volumes.js';
 import { EcsSandboxRuntime } from '../../src/adapters/ecs/ecs-runtime.js';
-import { encodeStartedBy, tenantHash } from '../../src/adapters/ecs/naming.js';
+import { EcsTasks } from '../../src/adapters/ecs/ecs-tasks.js';
 import type { EcsRuntimeSettings } from '../../src/adapters/ecs/settings.js';
+import { EfsAccessPoints } from '../../src/adapters/efs/access-points.js';
 import type { LaunchSpec } from '../../src/core/ports.js';
 import { ManualClock, silentLogger } from '../support/fakes.js';
 import { SETTINGS } from './fixtures.js';
@@ -37,8 +39,16 @@ export function runtimeWith(
   const ecs = new ECSClient({ region: 'us-west-2' });
   const efs = new EFSClient({ region: 'us-west-2' });
   const clock = new ManualClock();
-  const volumes = new ChatVolumes({ ecs, efs, store, settings, clock, logger: silentLogger });
-  return new EcsSandboxRuntime({ ecs, volumes, tenants: store, settings, logger: silentLogger });
+  const accessPoints = new EfsAccessPoints({
+    efs,
+    fileSystemId: settings.fileSystemId,
+    owner: settings.chatOwner,
+    clock,
+    logger: silentLogger,
+  });
+  const volumes = new ChatVolumes({ ecs, accessPoints, store, settings, clock, logger: silentLogger });
+  const tasks = new EcsTasks({ ecs, clusterArn: settings.clusterArn, tenants: store });
+  return new EcsSandboxRuntime({ ecs, tasks, volumes, settings, logger: silentLogger });
 }
 
 /** A chat of its own per test, so volume records never leak between tests. */

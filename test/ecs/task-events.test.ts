@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ResolvedOwner } from '../../src/adapters/ecs/ecs-runtime.js';
-import { encodeStartedBy, parseStartedBy, tenantHash } from '../../src/adapters/ecs/naming.js';
+import { encodeStartedBy, parseStartedBy, tenantHash } from '../../src/adapters/aws-naming.js';
+import type { ResolvedOwner } from '../../src/adapters/ecs/ecs-tasks.js';
 import { translateTaskEvent } from '../../src/adapters/ecs/task-events.js';
 import { taskStateChange } from '../functions/events.js';
 import { CLUSTER_ARN, taskArn } from './fixtures.js';

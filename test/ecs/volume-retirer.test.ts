@@ -1,7 +1,9 @@
 import {
   DeleteTaskDefinitionsCommand,
   DeregisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand,
   ECSClient,
+  ListTaskDefinitionsCommand,
 } from '@aws-sdk/client-ecs';
 import {
   AccessPointNotFound,
@@ -11,10 +13,13 @@ import {
 } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { taskFamily } from '../../src/adapters/aws-naming.js';
 import { DynamoVolumeStore } from '../../src/adapters/dynamodb/volume-store.js';
-import type { NewChatVolume } from '../../src/adapters/ecs/ports.js';
+import { ChatVolumes } from '../../src/adapters/ecs/chat-volumes.js';
 import { VolumeRetirer } from '../../src/adapters/ecs/volume-retirer.js';
+import { EfsAccessPoints } from '../../src/adapters/efs/access-points.js';
 import { getOrCreate } from '../../src/core/get-or-create.js';
+import type { NewChatVolume } from '../../src/core/volume-ports.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { coreDeps, ManualClock, silentLogger, T0 } from '../support/fakes.js';
 import { CHAT_ACCESS_POINT_ID, chatTaskDefinitionArn, FILE_SYSTEM_ID, SETTINGS } from './fixtures.js';
@@ -46,13 +51,30 @@ beforeEach(async () => {
   efsMock.reset();
   ecsMock.on(DeregisterTaskDefinitionCommand).resolves({});
   ecsMock.on(DeleteTaskDefinitionsCommand).resolves({ taskDefinitions: [], failures: [] });
+  ecsMock.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
   efsMock.on(DeleteAccessPointCommand).resolves({});
   table = await createTestTable();
   volumes = new DynamoVolumeStore(table.client, table.tableName);
   clock = new ManualClock(T0);
-  retirer = new VolumeRetirer({
-    ecs: new ECSClient({ region: 'us-west-2' }),
+  const ecs = new ECSClient({ region: 'us-west-2' });
+  const accessPoints = new EfsAccessPoints({
     efs: new EFSClient({ region: 'us-west-2' }),
+    fileSystemId: FILE_SYSTEM_ID,
+    owner: SETTINGS.chatOwner,
+    clock,
+    logger: silentLogger,
+  });
+  retirer = new VolumeRetirer({
+    ecs,
+    accessPoints,
+    volumes: new ChatVolumes({
+      ecs,
+      accessPoints,
+      store: volumes,
+      settings: SETTINGS,
+      clock,
+      logger: silentLogger,
+    }),
     store: volumes,
     sessions: table.store,
     settings: SETTINGS,
@@ -133,6 +155,54 @@ describe('VolumeRetirer', () => {
       .rejects(new AccessPointNotFound({ ErrorCode: 'AccessPointNotFound', message: 'gone', $metadata: {} }));
     await expect(retirer.retireDue()).resolves.toMatchObject({ retired: 1, errors: 0 });
     await expect(volumes.get({ tenant: TENANT, chatId })).resolves.toBeNull();
+  });
+});
+
+describe('VolumeRetirer, with task definitions left over', () => {
+  it('keeps the record until every task definition is deleted', async () => {
+    const chatId = crypto.randomUUID();
+    await volumes.put(volume(chatId), null);
+    clock.advance(31 * DAY);
+    const arn = chatTaskDefinitionArn(`sbx-chat-x-${chatId}`);
+    ecsMock
+      .on(DeleteTaskDefinitionsCommand)
+      .resolves({ taskDefinitions: [], failures: [{ arn, reason: 'TASK_DEFINITION_IN_USE', detail: 'x' }] });
+    ecsMock
+      .on(DescribeTaskDefinitionCommand)
+      .resolves({ taskDefinition: { taskDefinitionArn: arn, status: 'INACTIVE' } });
+
+    await expect(retirer.retireDue()).resolves.toMatchObject({ retired: 0, errors: 1 });
+    await expect(volumes.get({ tenant: TENANT, chatId })).resolves.toMatchObject({ state: 'retiring' });
+    expect(efsMock.calls()).toHaveLength(0);
+
+    // A later pass finds it deleting: the retirement completes.
+    clock.advance(11 * 60 * 1000);
+    ecsMock
+      .on(DescribeTaskDefinitionCommand)
+      .resolves({ taskDefinition: { taskDefinitionArn: arn, status: 'DELETE_IN_PROGRESS' } });
+    await expect(retirer.retireDue()).resolves.toMatchObject({ retired: 1, errors: 0 });
+    await expect(volumes.get({ tenant: TENANT, chatId })).resolves.toBeNull();
+  });
+
+  it("also deletes revisions of the chat's family that no record names", async () => {
+    const chatId = crypto.randomUUID();
+    await volumes.put(volume(chatId), null);
+    clock.advance(31 * DAY);
+    const family = taskFamily(SETTINGS.taskFamilyPrefix, { tenant: TENANT, chatId });
+    const leaked = chatTaskDefinitionArn(family, 3);
+    ecsMock.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [leaked] });
+    ecsMock
+      .on(DescribeTaskDefinitionCommand)
+      .resolves({ taskDefinition: { taskDefinitionArn: leaked }, tags: [] });
+
+    await expect(retirer.retireDue()).resolves.toMatchObject({ retired: 1 });
+    const deregistered = ecsMock
+      .commandCalls(DeregisterTaskDefinitionCommand)
+      .map((call) => call.args[0].input.taskDefinition);
+    expect(deregistered).toEqual([chatTaskDefinitionArn(`sbx-chat-x-${chatId}`), leaked]);
+    expect(ecsMock.commandCalls(DeleteTaskDefinitionsCommand)[0]!.args[0].input.taskDefinitions).toEqual(
+      deregistered,
+    );
   });
 });
 

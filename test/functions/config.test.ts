@@ -1,17 +1,25 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { tenantOfPrincipal } from '../../src/config/api-auth.js';
-import { ConfigError, parseAwsConfig } from '../../src/config/aws-config.js';
-import { ENV } from '../../src/config/env-names.js';
+import { tenantOfPrincipal } from '../../src/aws/api-gateway.js';
+import { authSection, clusterSection, ecsSection, tableSection } from '../../src/config/aws.js';
+import { ConfigError, parseSections } from '../../src/config/env.js';
+import { lifecycleSection, profileNames, withProfiles } from '../../src/config/lifecycle.js';
+import { ENV } from '../../src/names.js';
 import { BASE_TASK_DEFINITION_ARN, SETTINGS } from '../ecs/fixtures.js';
 import { coldStart, functionEnv } from './harness.js';
 
 const env = () => functionEnv('sessions-test');
+const apiSections = () => ({
+  table: tableSection,
+  ecs: ecsSection,
+  auth: authSection,
+  lifecycle: lifecycleSection(),
+});
 
 function problemOf(changes: Record<string, string | undefined>): string {
   const changed: NodeJS.ProcessEnv = { ...env(), ...changes };
   for (const [name, value] of Object.entries(changes)) if (value === undefined) delete changed[name];
   try {
-    parseAwsConfig(changed);
+    parseSections(changed, apiSections());
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as Error).message;
@@ -23,18 +31,19 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-describe('parseAwsConfig', () => {
+describe("the api function's configuration", () => {
   it('reads the stack-provided environment and fills the defaults', () => {
-    const config = parseAwsConfig(env());
-    expect(config.runtime).toEqual({ ...SETTINGS, volumeRetireAfterDays: 30 });
-    expect(config.lifecycle).toMatchObject({
+    const config = parseSections(env(), apiSections());
+    expect(config.ecs).toEqual({ ...SETTINGS, volumeRetireAfterDays: 30 });
+    expect(withProfiles(config.lifecycle, profileNames(config.ecs.profiles))).toMatchObject({
       profiles: ['default'],
       defaultProfile: 'default',
       defaultIdleTimeoutSeconds: 900,
       launchLeaseSeconds: 180,
+      strangerGraceSeconds: 180,
     });
     expect(config.auth.mode).toBe('iam');
-    expect(config.runtime.profiles.default?.taskDefinitionArn).toBe(BASE_TASK_DEFINITION_ARN);
+    expect(config.ecs.profiles.default?.taskDefinitionArn).toBe(BASE_TASK_DEFINITION_ARN);
   });
 
   it.each([
@@ -51,8 +60,43 @@ describe('parseAwsConfig', () => {
     [{ [ENV.defaultIdleTimeoutSeconds]: 'soon' }, ENV.defaultIdleTimeoutSeconds],
     [{ [ENV.authMode]: 'token' }, `${ENV.apiTokens}: is required when ${ENV.authMode} is token`],
     [{ [ENV.apiTokens]: '{"abc": "acme"}' }, ENV.apiTokens],
-  ])('names the variable when it is missing or malformed (%o)', (changes, expected) => {
+    [
+      { [ENV.defaultIdleTimeoutSeconds]: '30' },
+      `${ENV.defaultIdleTimeoutSeconds}: must be at least ${ENV.minIdleTimeoutSeconds} (60)`,
+    ],
+    [
+      { [ENV.defaultIdleTimeoutSeconds]: '3600', [ENV.defaultMaxLifetimeSeconds]: '1800' },
+      `${ENV.defaultMaxLifetimeSeconds}: must be at least ${ENV.defaultIdleTimeoutSeconds} (3600)`,
+    ],
+    [
+      { [ENV.defaultMaxLifetimeSeconds]: '100000' },
+      `${ENV.defaultMaxLifetimeSeconds}: must be at most 86400`,
+    ],
+    [
+      { [ENV.launchLeaseSeconds]: '600', [ENV.provisioningTimeoutSeconds]: '300' },
+      `${ENV.provisioningTimeoutSeconds}: must be at least ${ENV.launchLeaseSeconds} (600)`,
+    ],
+  ])('names the variable when it is missing, malformed or inconsistent (%o)', (changes, expected) => {
     expect(problemOf(changes)).toContain(expected);
+  });
+
+  it('reports every bad variable at once', () => {
+    const message = problemOf({ [ENV.clusterArn]: undefined, [ENV.fileSystemId]: 'nope' });
+    expect(message).toContain(ENV.clusterArn);
+    expect(message).toContain(ENV.fileSystemId);
+  });
+
+  it('lets task-events start without the profiles or the network', () => {
+    const minimal = {
+      [ENV.tableName]: 'sessions',
+      [ENV.clusterArn]: SETTINGS.clusterArn,
+    };
+    const config = parseSections(minimal, {
+      table: tableSection,
+      cluster: clusterSection,
+      lifecycle: lifecycleSection(),
+    });
+    expect(config.cluster.clusterArn).toBe(SETTINGS.clusterArn);
   });
 
   it('fails the cold start of a function, naming the variable', async () => {

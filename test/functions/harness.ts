@@ -4,8 +4,8 @@
  * EFS (which mock every client instance, the modules' own included).
  */
 import { inject, vi } from 'vitest';
-import { LOCAL_REGION, TEST_CREDENTIALS } from '../../src/adapters/dynamodb/local-client.js';
-import { ENV } from '../../src/config/env-names.js';
+import { LOCAL_REGION, TEST_CREDENTIALS } from '../../src/adapters/dynamodb/client.js';
+import { ENV } from '../../src/names.js';
 import { BASE_TASK_DEFINITION_ARN, SETTINGS } from '../ecs/fixtures.js';
 
 export { acceptRunTask, acceptVolumeCreation } from '../ecs/fixtures.js';

@@ -11,7 +11,7 @@ import { DeleteAccessPointCommand, EFSClient } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { encodeStartedBy, parseStartedBy } from '../../src/adapters/ecs/naming.js';
+import { encodeStartedBy, parseStartedBy } from '../../src/adapters/aws-naming.js';
 import { CHAT_ACCESS_POINT_ID, fargateTask, taskArn } from '../ecs/fixtures.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext, taskStateChange } from './events.js';

@@ -3,7 +3,7 @@ import { EFSClient } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { encodeStartedBy, parseStartedBy } from '../../src/adapters/ecs/naming.js';
+import { encodeStartedBy, parseStartedBy } from '../../src/adapters/aws-naming.js';
 import { taskArn } from '../ecs/fixtures.js';
 import { createTestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext, type TaskChange, taskStateChange } from './events.js';

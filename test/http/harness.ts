@@ -1,4 +1,4 @@
-import type { LifecycleConfig } from '../../src/core/config.js';
+import type { LifecycleConfig } from '../../src/core/lifecycle.js';
 import { createApp } from '../../src/http/app.js';
 import { localTokenAuth } from '../../src/http/auth.js';
 import { createTestTable } from '../support/dynamo.js';

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, it } from 'vitest';
 import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
-import { ENV } from '../../src/config/env-names.js';
+import { ENV } from '../../src/names.js';
 import { synthApp } from './synth.js';
 import {
   API_FUNCTION,

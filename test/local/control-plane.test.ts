@@ -76,7 +76,7 @@ describe('local control plane, end to end', () => {
       waitSeconds: 20,
     });
     expect(second.body.sandbox.status).toBe('running');
-    const tasks = await plane.deps.runtime.listLive();
+    const tasks = (await plane.deps.runtime.inventory()).tasks;
     expect(tasks).toHaveLength(1);
     await plane.stop();
     plane = null;
@@ -85,7 +85,7 @@ describe('local control plane, end to end', () => {
       restarted.deps.store.get({ tenant: 'local', chatId: tasks[0]!.chatId }),
     );
     expect(session).toMatchObject({ status: 'stopped', stopReason: 'shutdown' });
-    expect(await plane!.deps.runtime.listLive()).toEqual([]);
+    expect((await plane!.deps.runtime.inventory()).tasks).toEqual([]);
   });
 
   it('refuses a second control plane on the same data folder, and a taken port, with a clear error', async () => {
@@ -126,7 +126,7 @@ describe('local control plane, end to end', () => {
     await expect
       .poll(async () => (await api('GET', `/v1/chats/${chatId}/sandbox`)).body.sandbox, { timeout: 15_000 })
       .toMatchObject({ status: 'stopped', stopReason: 'expired' });
-    expect(await plane.deps.runtime.listLive()).toEqual([]);
+    expect((await plane.deps.runtime.inventory()).tasks).toEqual([]);
   });
 
   async function startedAgain(): Promise<LocalControlPlane> {
@@ -153,6 +153,23 @@ describe('local configuration', () => {
     expect(() =>
       parseLocalConfig({ SANDBOX_LOCAL_PROFILES: '{"x":{"command":["a"],"envAllow":["a b"]}}' }),
     ).toThrow(/SANDBOX_LOCAL_PROFILES/);
+  });
+
+  it('refuses lifecycle settings that contradict each other at start, naming the variables', () => {
+    // These used to start, then answer 422 to every PUT that named no idle timeout or lifetime.
+    expect(() => parseLocalConfig({ SANDBOX_DEFAULT_IDLE_TIMEOUT_SECONDS: '30' })).toThrow(
+      'SANDBOX_DEFAULT_IDLE_TIMEOUT_SECONDS: must be at least SANDBOX_MIN_IDLE_TIMEOUT_SECONDS (60)',
+    );
+    expect(() => parseLocalConfig({ SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS: '100000' })).toThrow(
+      'SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS: must be at most 86400',
+    );
+    expect(() => parseLocalConfig({ SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS: '600' })).toThrow(
+      'SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS: must be at least SANDBOX_DEFAULT_IDLE_TIMEOUT_SECONDS (900)',
+    );
+    expect(parseLocalConfig({}).lifecycle).toMatchObject({
+      launchLeaseSeconds: 30,
+      provisioningTimeoutSeconds: 120,
+    });
   });
 
   it('names the malformed variable', () => {

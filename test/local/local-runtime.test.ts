@@ -70,7 +70,7 @@ describe('LocalProcessRuntime', () => {
   });
 
   afterEach(async () => {
-    for (const task of await runtime.listLive()) await runtime.stop(task.ref);
+    for (const task of (await runtime.inventory()).tasks) await runtime.stop(task.ref);
     await runtime.allExited();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -94,7 +94,7 @@ describe('LocalProcessRuntime', () => {
     const first = await runtime.launch(spec('s1'));
     const second = await runtime.launch(spec('s1'));
     expect(second).toEqual(first);
-    expect(await runtime.listLive()).toHaveLength(1);
+    expect((await runtime.inventory()).tasks).toHaveLength(1);
   });
 
   it('stops with SIGTERM, reports it stopped, and lists it no more', async () => {
@@ -103,7 +103,7 @@ describe('LocalProcessRuntime', () => {
     await runtime.stop(ref);
     const stopped = await eventually(events, 'stopped', 's1');
     expect(stopped.kind === 'stopped' && stopped.reason).toMatch(/exited/);
-    expect(await runtime.listLive()).toEqual([]);
+    expect((await runtime.inventory()).tasks).toEqual([]);
     expect((await runtime.describe(ref)).status).toBe('stopped');
   });
 
@@ -168,7 +168,7 @@ describe('LocalProcessRuntime', () => {
     await eventually(events, 'running', 's1');
     const before = events.length;
     const successor = make();
-    expect((await successor.listLive()).map((task) => task.sessionId)).toEqual(['s1']);
+    expect((await successor.inventory()).tasks.map((task) => task.sessionId)).toEqual(['s1']);
     // Reported running again once its port answers, as a fresh launch is.
     await vi.waitFor(() => expect(events.slice(before).map((event) => event.kind)).toContain('running'));
     expect((await successor.describe(ref)).status).toBe('running');
@@ -184,7 +184,7 @@ describe('LocalProcessRuntime', () => {
     const file = join(dataDir, 'runtime', 's1.json');
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), pid: null }));
     const successor = make();
-    expect((await successor.listLive()).map((task) => task.sessionId)).toEqual(['s1']);
+    expect((await successor.inventory()).tasks.map((task) => task.sessionId)).toEqual(['s1']);
     expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBeGreaterThan(0);
     await successor.stop(ref);
     await successor.allExited();
@@ -212,7 +212,7 @@ describe('LocalProcessRuntime', () => {
           expect(hasEnvEntry(child.pid!, DATA_DIR_MARKER, dataDir)).toBe(true);
       });
       const successor = make();
-      expect((await successor.listLive()).map((task) => task.sessionId)).toEqual(['s1']);
+      expect((await successor.inventory()).tasks.map((task) => task.sessionId)).toEqual(['s1']);
       await vi.waitFor(() => {
         expect(isAlive(twin.pid!)).toBe(false);
         expect(isAlive(stray.pid!)).toBe(false);
@@ -239,7 +239,7 @@ describe('LocalProcessRuntime', () => {
       await expect(runtime.launch(launchSpec)).rejects.toBeInstanceOf(LaunchError);
       expect(readdirSync(join(dataDir, 'runtime'))).toEqual([]);
       expect(readdirSync('/proc/self/fd').length).toBe(descriptors);
-      expect(await runtime.listLive()).toEqual([]);
+      expect((await runtime.inventory()).tasks).toEqual([]);
     },
   );
 

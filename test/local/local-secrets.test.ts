@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { localDynamoClient, TEST_CREDENTIALS } from '../../src/adapters/dynamodb/local-client.js';
+import { localDynamoClient, TEST_CREDENTIALS } from '../../src/adapters/dynamodb/client.js';
 import { isAlive } from '../../src/adapters/local/host-processes.js';
 import { parseLocalConfig } from '../../src/local/config.js';
 import { type LocalControlPlane, startLocalControlPlane } from '../../src/local/control-plane.js';

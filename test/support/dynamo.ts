@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
+import { localDynamoClient } from '../../src/adapters/dynamodb/client.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
-import { localDynamoClient } from '../../src/adapters/dynamodb/local-client.js';
 import { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
 
 export interface TestTable {

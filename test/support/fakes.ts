@@ -1,8 +1,9 @@
 /** Small fakes of core's ports for unit tests: a clock tests move by hand, ids in sequence, a runtime in memory. */
-import type { LifecycleConfig } from '../../src/core/config.js';
-import { DEFAULT_LIFECYCLE } from '../../src/core/config.js';
+
 import type { CoreDeps } from '../../src/core/deps.js';
 import { LaunchError } from '../../src/core/errors.js';
+import type { LifecycleConfig } from '../../src/core/lifecycle.js';
+import { DEFAULT_LIFECYCLE } from '../../src/core/lifecycle.js';
 import type {
   Clock,
   IdGenerator,
@@ -10,8 +11,10 @@ import type {
   LaunchSpec,
   LiveTask,
   Logger,
+  RuntimeInventory,
   SandboxRuntime,
   SessionStore,
+  StrangerTask,
   TaskState,
 } from '../../src/core/ports.js';
 
@@ -85,14 +88,18 @@ export class FakeRuntime implements SandboxRuntime {
   }
 
   async stop(ref: string, _reason?: string): Promise<void> {
+    if (this.strangers.some((stranger) => stranger.ref === ref)) this.stopped.add(ref);
     const task = this.tasks.get(ref);
     if (!task) return;
     task.stopRequests += 1;
     task.state = { status: 'stopped', reason: 'stop requested' };
   }
 
-  async listLive(): Promise<readonly LiveTask[]> {
-    return [...this.tasks.values()]
+  /** Tasks no session names, as a test scripts them. */
+  strangers: StrangerTask[] = [];
+
+  async inventory(): Promise<RuntimeInventory> {
+    const tasks: LiveTask[] = [...this.tasks.values()]
       .filter((task) => task.state.status === 'pending' || task.state.status === 'running')
       .map((task) => ({
         ref: task.ref,
@@ -101,7 +108,11 @@ export class FakeRuntime implements SandboxRuntime {
         sessionId: task.spec.sessionId,
         startedAt: task.startedAt,
       }));
+    return { tasks, strangers: this.strangers.filter((stranger) => !this.stopped.has(stranger.ref)) };
   }
+
+  /** Refs of strangers stopped. */
+  readonly stopped = new Set<string>();
 
   running(): FakeTask[] {
     return [...this.tasks.values()].filter(

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -8,8 +8,6 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-
 import type { ChatKey, Session, SessionPatch } from '../../core/model.js';
 import type {
   ClaimResult,
@@ -21,6 +19,7 @@ import type {
   UpdateResult,
   WriteExpectation,
 } from '../../core/ports.js';
+import { lostCondition, versionedPut } from './conditional.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { queryDue } from './due-index.js';
 import {
@@ -124,13 +123,7 @@ export class DynamoSessionStore implements SessionStore {
         new PutCommand({
           TableName: this.tableName,
           Item: toItem(session),
-          ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : '#version = :expected',
-          ...(expectedVersion === null
-            ? {}
-            : {
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': expectedVersion },
-              }),
+          ...versionedPut(expectedVersion),
           ReturnValues: 'ALL_OLD',
         }),
       );
@@ -276,8 +269,8 @@ function indexKeyOf(item: Item): Item {
   return { pk: item.pk, sk: item.sk, tenantPk: item.tenantPk, createdSk: item.createdSk };
 }
 
-/** The item a failed condition returned (null if none); rethrows anything that is not a lost condition. */
+/** The session a failed condition returned (null if none); rethrows anything that is not a lost condition. */
 function itemOfFailedCondition(error: unknown): Session | null {
-  if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  return error.Item ? fromItem(unmarshall(error.Item)) : null;
+  const item = lostCondition(error);
+  return item ? fromItem(item) : null;
 }

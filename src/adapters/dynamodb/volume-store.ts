@@ -7,7 +7,7 @@
  *   reconciler, which reads `LIVE#<shard>`, never sees them.
  * - Tenant item (pk `TENANTHASH#<hash>`, sk `TENANT`): the tenant behind a 16-hex tenant hash.
  */
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -16,8 +16,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChatKey } from '../../core/model.js';
-import type { ChatVolume, ChatVolumeStore, NewChatVolume, TenantDirectory } from '../ecs/ports.js';
-import { TenantHashCollisionError } from '../ecs/ports.js';
+import {
+  type ChatVolume,
+  type ChatVolumeStore,
+  type NewChatVolume,
+  type TenantDirectory,
+  TenantHashCollisionError,
+} from '../../core/volume-ports.js';
+import { lostCondition, versionedPut } from './conditional.js';
 import { queryDue } from './due-index.js';
 import { chatPk, dueShard, type Item } from './session-item.js';
 
@@ -45,11 +51,6 @@ function fromItem(item: Item): ChatVolume {
     state: item.state === 'retiring' ? 'retiring' : 'active',
     version: item.version as number,
   };
-}
-
-function isLostCondition(error: unknown): boolean {
-  if (error instanceof ConditionalCheckFailedException) return true;
-  throw error;
 }
 
 /** `ChatVolumeStore` and `TenantDirectory` over the session table. */
@@ -90,18 +91,12 @@ export class DynamoVolumeStore implements ChatVolumeStore, TenantDirectory {
         new PutCommand({
           TableName: this.tableName,
           Item: item,
-          ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : '#version = :expected',
-          ...(expectedVersion === null
-            ? {}
-            : {
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': expectedVersion },
-              }),
+          ...versionedPut(expectedVersion),
         }),
       );
       return fromItem(item);
     } catch (error) {
-      isLostCondition(error);
+      lostCondition(error);
       return null;
     }
   }
@@ -152,7 +147,7 @@ export class DynamoVolumeStore implements ChatVolumeStore, TenantDirectory {
       );
       return true;
     } catch (error) {
-      isLostCondition(error);
+      lostCondition(error);
       return false;
     }
   }
@@ -168,7 +163,7 @@ export class DynamoVolumeStore implements ChatVolumeStore, TenantDirectory {
         }),
       );
     } catch (error) {
-      isLostCondition(error);
+      lostCondition(error);
       throw new TenantHashCollisionError(hash);
     }
   }
@@ -204,7 +199,7 @@ export class DynamoVolumeStore implements ChatVolumeStore, TenantDirectory {
       );
       return Attributes ? fromItem(Attributes) : null;
     } catch (error) {
-      isLostCondition(error);
+      lostCondition(error);
       return null;
     }
   }

@@ -2,48 +2,50 @@
  * A chat's storage on AWS: its EFS access point and its per-chat task definitions, created on the
  * chat's first sandbox, kept on the chat's `VOLUME` record and reused by every later session. A task
  * definition is registered again only when what it derives from changes (its fingerprint).
+ *
+ * Registration is idempotent per chat and profile: every revision carries its profile, fingerprint
+ * and access point as tags, so a launch that finds a matching revision nobody recorded (an earlier
+ * launch registered it and died before writing the record) uses it instead of registering another,
+ * and once a revision is recorded, the profile's other revisions in the chat's family are
+ * deregistered.
  */
 import {
   DeregisterTaskDefinitionCommand,
   DescribeTaskDefinitionCommand,
   type DescribeTaskDefinitionCommandOutput,
   type ECSClient,
+  ListTaskDefinitionsCommand,
   RegisterTaskDefinitionCommand,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import {
-  AccessPointAlreadyExists,
-  AccessPointLimitExceeded,
-  CreateAccessPointCommand,
-  DeleteAccessPointCommand,
-  DescribeAccessPointsCommand,
-  type EFSClient,
-} from '@aws-sdk/client-efs';
 import { LaunchError } from '../../core/errors.js';
 import type { ChatKey } from '../../core/model.js';
 import type { Clock, Logger } from '../../core/ports.js';
-import { chatRootPath, chatTags, TAG_KEYS, taskFamily } from './naming.js';
-import type { ChatVolume, ChatVolumeStore } from './ports.js';
-import { launchErrorFrom } from './sdk-errors.js';
+import type { AccessPoints, ChatVolume, ChatVolumeStore } from '../../core/volume-ports.js';
+import { chatTags, TAG_KEYS, taskFamily } from '../aws-naming.js';
+import { errorName, launchErrorFrom } from '../sdk-errors.js';
 import type { EcsRuntimeSettings } from './settings.js';
 import { definitionFingerprint, deriveTaskDefinition } from './task-definition.js';
 
 const DAY_MS = 86_400_000;
 /** Rounds of read-then-write before giving up on a chat whose record keeps changing. */
 const MAX_ROUNDS = 3;
-/** A new access point is usually `available` within a second; the launch waits this long at most. */
-const ACCESS_POINT_POLLS = 10;
-const ACCESS_POINT_POLL_MS = 300;
-/** Permissions of a chat directory EFS creates on first mount. */
-const CHAT_DIRECTORY_PERMISSIONS = '750';
 
 export interface ChatVolumesDeps {
   readonly ecs: ECSClient;
-  readonly efs: EFSClient;
+  readonly accessPoints: AccessPoints;
   readonly store: ChatVolumeStore;
   readonly settings: EcsRuntimeSettings;
   readonly clock: Clock;
   readonly logger: Logger;
+}
+
+/** A revision of a chat's family, as its tags describe it. */
+interface Revision {
+  readonly arn: string;
+  readonly profile: string | undefined;
+  readonly fingerprint: string | undefined;
+  readonly accessPointId: string | undefined;
 }
 
 /** Finds or creates the resources a chat's sandbox needs to mount its storage. */
@@ -59,7 +61,7 @@ export class ChatVolumes {
    * point creation idempotent when a launch is re-issued.
    */
   async taskDefinitionFor(key: ChatKey, profileName: string, sessionId: string): Promise<string> {
-    const { store, settings, clock } = this.deps;
+    const { store, settings, clock, accessPoints } = this.deps;
     const profile = settings.profiles[profileName];
     if (!profile) throw new LaunchError(`profile '${profileName}' is not configured`, false);
     const fingerprint = definitionFingerprint(settings, profile);
@@ -76,8 +78,15 @@ export class ChatVolumes {
       }
 
       const accessPointId =
-        active?.accessPointId ?? (await this.createAccessPoint(key, `${sessionId}.${round}`));
-      const arn = await this.register(key, profileName, accessPointId);
+        active?.accessPointId ?? (await accessPoints.create(key, `${sessionId}.${round}`));
+      const revisions = await this.revisions(key);
+      const unrecorded = revisions.find(
+        (revision) =>
+          revision.profile === profileName &&
+          revision.fingerprint === fingerprint &&
+          revision.accessPointId === accessPointId,
+      );
+      const arn = unrecorded?.arn ?? (await this.register(key, profileName, accessPointId, fingerprint));
       const written = await store.put(
         {
           ...key,
@@ -90,81 +99,60 @@ export class ChatVolumes {
         current ? current.version : null,
       );
       if (written) {
-        if (existing) await this.deregisterQuietly(existing.arn);
+        // Superseded revisions of this profile, and ones a launch that died left unrecorded.
+        for (const revision of revisions) {
+          if (revision.profile === profileName && revision.arn !== arn)
+            await this.deregisterQuietly(revision.arn);
+        }
         return arn;
       }
       // Another launch of this chat wrote first: undo this round and use what it wrote.
-      await this.deregisterQuietly(arn);
+      if (!unrecorded) await this.deregisterQuietly(arn);
       if (!active) await this.deleteAccessPointQuietly(accessPointId);
     }
     throw new LaunchError(`the volume record of chat ${key.chatId} kept changing; retry later`, true);
   }
 
-  private async createAccessPoint(key: ChatKey, clientToken: string): Promise<string> {
-    const { efs, settings } = this.deps;
-    const { uid, gid } = settings.chatOwner;
-    let accessPointId: string | undefined;
-    let state: string | undefined;
+  /** The ACTIVE revisions of the chat's family, with the tags this module puts on them. */
+  async revisions(key: ChatKey): Promise<Revision[]> {
+    const { ecs, settings } = this.deps;
+    const family = taskFamily(settings.taskFamilyPrefix, key);
+    const arns: string[] = [];
+    let nextToken: string | undefined;
     try {
-      const created = await efs.send(
-        new CreateAccessPointCommand({
-          ClientToken: clientToken,
-          FileSystemId: settings.fileSystemId,
-          PosixUser: { Uid: uid, Gid: gid },
-          // CreationInfo makes EFS create the directory on first use; without it the mount fails (ENOENT).
-          RootDirectory: {
-            Path: chatRootPath(key),
-            CreationInfo: { OwnerUid: uid, OwnerGid: gid, Permissions: CHAT_DIRECTORY_PERMISSIONS },
-          },
-          Tags: [
-            { Key: 'Name', Value: `chat-${key.chatId}` },
-            ...chatTags(key).map((tag) => ({ Key: tag.key, Value: tag.value })),
-          ],
-        }),
-      );
-      accessPointId = created.AccessPointId;
-      state = created.LifeCycleState;
-    } catch (error) {
-      if (error instanceof AccessPointAlreadyExists && error.AccessPointId) {
-        // The same token was used before: a re-issued launch of this session already created it.
-        accessPointId = error.AccessPointId;
-      } else if (error instanceof AccessPointLimitExceeded) {
-        throw new LaunchError(
-          `file system ${settings.fileSystemId} has reached its access point limit (10,000); ` +
-            'lower the volume retirement age or add a file system',
-          false,
-          { cause: error },
+      do {
+        const page = await ecs.send(
+          new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', nextToken }),
         );
-      } else {
-        throw launchErrorFrom('CreateAccessPoint', error);
+        // The prefix also matches longer family names: keep this family's own revisions.
+        arns.push(...(page.taskDefinitionArns ?? []).filter((arn) => familyOf(arn) === family));
+        nextToken = page.nextToken;
+      } while (nextToken);
+      const revisions: Revision[] = [];
+      for (const arn of arns) {
+        const described = await ecs.send(
+          new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }),
+        );
+        const tag = (name: string) => described.tags?.find((candidate) => candidate.key === name)?.value;
+        revisions.push({
+          arn,
+          profile: tag(TAG_KEYS.profile),
+          fingerprint: tag(TAG_KEYS.fingerprint),
+          accessPointId: tag(TAG_KEYS.accessPointId),
+        });
       }
+      return revisions;
+    } catch (error) {
+      throw launchErrorFrom('ListTaskDefinitions', error);
     }
-    if (!accessPointId) throw new LaunchError('CreateAccessPoint answered no access point id', true);
-    if (state !== 'available') await this.waitUntilAvailable(accessPointId);
-    return accessPointId;
   }
 
-  /** Polls briefly: Fargate mounts much later than this, but a mount of a `creating` access point fails. */
-  private async waitUntilAvailable(accessPointId: string): Promise<void> {
-    const { efs, clock, logger } = this.deps;
-    for (let poll = 0; poll < ACCESS_POINT_POLLS; poll += 1) {
-      let state: string | undefined;
-      try {
-        const described = await efs.send(new DescribeAccessPointsCommand({ AccessPointId: accessPointId }));
-        state = described.AccessPoints?.[0]?.LifeCycleState;
-      } catch (error) {
-        throw launchErrorFrom('DescribeAccessPoints', error);
-      }
-      if (state === 'available') return;
-      if (state === 'error' || state === 'deleting' || state === 'deleted') {
-        throw new LaunchError(`access point ${accessPointId} is ${state}`, false);
-      }
-      await clock.sleep(ACCESS_POINT_POLL_MS);
-    }
-    logger.warn('access point not yet available; launching anyway', { accessPointId });
-  }
-
-  private async register(key: ChatKey, profileName: string, accessPointId: string): Promise<string> {
+  private async register(
+    key: ChatKey,
+    profileName: string,
+    accessPointId: string,
+    fingerprint: string,
+  ): Promise<string> {
     const { ecs, settings } = this.deps;
     const profile = settings.profiles[profileName]!;
     const base = await this.baseDefinition(profile.taskDefinitionArn);
@@ -174,7 +162,12 @@ export class ChatVolumes {
       profile,
       accessPointId,
       settings,
-      tags: [...chatTags(key), { key: TAG_KEYS.profile, value: profileName }],
+      tags: [
+        ...chatTags(key),
+        { key: TAG_KEYS.profile, value: profileName },
+        { key: TAG_KEYS.fingerprint, value: fingerprint },
+        { key: TAG_KEYS.accessPointId, value: accessPointId },
+      ],
     });
     try {
       const registered = await ecs.send(new RegisterTaskDefinitionCommand(input));
@@ -213,17 +206,28 @@ export class ChatVolumes {
     try {
       await this.deps.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
     } catch (error) {
-      this.deps.logger.warn('could not deregister a superseded task definition', { arn, error });
+      this.deps.logger.warn('could not deregister a superseded task definition', {
+        arn,
+        error: errorName(error),
+      });
     }
   }
 
   private async deleteAccessPointQuietly(accessPointId: string): Promise<void> {
     try {
-      await this.deps.efs.send(new DeleteAccessPointCommand({ AccessPointId: accessPointId }));
+      await this.deps.accessPoints.delete(accessPointId);
     } catch (error) {
-      this.deps.logger.warn('could not delete an unused access point', { accessPointId, error });
+      this.deps.logger.warn('could not delete an unused access point', {
+        accessPointId,
+        error: errorName(error),
+      });
     }
   }
+}
+
+/** The family of a task definition ARN (`...:task-definition/<family>:<revision>`). */
+export function familyOf(arn: string): string | null {
+  return /:task-definition\/([^:]+):\d+$/.exec(arn)?.[1] ?? null;
 }
 
 /** Every resource a volume record holds, for retirement. */

@@ -7,10 +7,8 @@ import {
   ConflictException,
   DescribeTasksCommand,
   type ECSClient,
-  InvalidParameterException,
   ListTasksCommand,
   RunTaskCommand,
-  StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import { envRefusal } from '../../core/env-policy.js';
@@ -20,22 +18,22 @@ import type {
   LaunchSpec,
   LiveTask,
   Logger,
+  RuntimeInventory,
   SandboxRuntime,
+  StrangerTask,
   TaskState,
 } from '../../core/ports.js';
-import type { ChatVolumes } from './chat-volumes.js';
 import {
   chatTags,
   encodeStartedBy,
   isEncodableSessionId,
   parseStartedBy,
   TAG_KEYS,
-  type TaskOwner,
   tagValue,
-  tenantHash,
-} from './naming.js';
-import { type TenantDirectory, TenantHashCollisionError } from './ports.js';
-import { isCapacityFailure, launchErrorFrom } from './sdk-errors.js';
+} from '../aws-naming.js';
+import { isCapacityFailure, launchErrorFrom } from '../sdk-errors.js';
+import type { ChatVolumes } from './chat-volumes.js';
+import type { EcsTasks } from './ecs-tasks.js';
 import type { EcsRuntimeSettings } from './settings.js';
 import { taskStateOf } from './task-state.js';
 
@@ -43,27 +41,17 @@ import { taskStateOf } from './task-state.js';
 const DESCRIBE_BATCH = 100;
 /** ECS limits all container overrides of a RunTask to 8192 characters of JSON. */
 const MAX_OVERRIDES_CHARS = 8192;
-/** StopTask's `reason` is at most 255 characters. */
-const MAX_STOP_REASON = 255;
-
-/** A task's owner with the tenant resolved. */
-export interface ResolvedOwner extends Omit<TaskOwner, 'tenantHash'> {
-  readonly tenant: string;
-}
 
 export interface EcsRuntimeDeps {
   readonly ecs: ECSClient;
+  readonly tasks: EcsTasks;
   readonly volumes: ChatVolumes;
-  readonly tenants: TenantDirectory;
   readonly settings: EcsRuntimeSettings;
   readonly logger: Logger;
 }
 
 /** `SandboxRuntime` on ECS Fargate with per-chat EFS storage. */
 export class EcsSandboxRuntime implements SandboxRuntime {
-  /** Tenant hash -> tenant, filled from launches and lookups; the mapping never changes. */
-  private readonly tenantsByHash = new Map<string, string>();
-
   constructor(private readonly deps: EcsRuntimeDeps) {}
 
   async launch(spec: LaunchSpec): Promise<LaunchResult> {
@@ -76,7 +64,7 @@ export class EcsSandboxRuntime implements SandboxRuntime {
       throw new LaunchError(`session id '${spec.sessionId}' cannot be carried by startedBy`, false);
     }
     const key = { tenant: spec.tenant, chatId: spec.chatId };
-    const hash = await this.rememberTenant(spec.tenant);
+    const hash = await this.deps.tasks.rememberTenant(spec.tenant);
     const taskDefinition = await volumes.taskDefinitionFor(key, spec.profile, spec.sessionId);
 
     const environment = Object.entries({
@@ -156,24 +144,16 @@ export class EcsSandboxRuntime implements SandboxRuntime {
     throw new Error(`DescribeTasks failed for ${ref}: ${reason}`);
   }
 
-  async stop(ref: string, reason: string): Promise<void> {
-    try {
-      await this.deps.ecs.send(
-        new StopTaskCommand({
-          cluster: this.deps.settings.clusterArn,
-          task: ref,
-          reason: reason.slice(0, MAX_STOP_REASON),
-        }),
-      );
-    } catch (error) {
-      // "The referenced task was not found": gone already, which is what stop asks for.
-      if (error instanceof InvalidParameterException) return;
-      throw error;
-    }
+  stop(ref: string, reason: string): Promise<void> {
+    return this.deps.tasks.stop(ref, reason);
   }
 
-  async listLive(): Promise<readonly LiveTask[]> {
-    const { ecs, settings, logger } = this.deps;
+  /**
+   * Every task of the cluster that is meant to run: those whose `startedBy` names a session of a
+   * known tenant, and strangers (the core stops them after a grace).
+   */
+  async inventory(): Promise<RuntimeInventory> {
+    const { ecs, settings } = this.deps;
     const arns: string[] = [];
     let nextToken: string | undefined;
     do {
@@ -185,6 +165,7 @@ export class EcsSandboxRuntime implements SandboxRuntime {
     } while (nextToken);
 
     const live: LiveTask[] = [];
+    const strangers: StrangerTask[] = [];
     for (let start = 0; start < arns.length; start += DESCRIBE_BATCH) {
       const { tasks } = await ecs.send(
         new DescribeTasksCommand({
@@ -193,12 +174,10 @@ export class EcsSandboxRuntime implements SandboxRuntime {
         }),
       );
       for (const task of tasks ?? []) {
-        const owner = await this.ownerOf(task.startedBy);
-        if (!owner || !task.taskArn) {
-          logger.warn('task in the sandbox cluster without a known owner', {
-            ref: task.taskArn,
-            startedBy: task.startedBy,
-          });
+        if (!task.taskArn) continue;
+        const owner = await this.deps.tasks.ownerOf(task.startedBy);
+        if (!owner) {
+          strangers.push({ ref: task.taskArn, startedAt: startedAtOf(task), label: task.startedBy ?? null });
           continue;
         }
         live.push({
@@ -210,34 +189,7 @@ export class EcsSandboxRuntime implements SandboxRuntime {
         });
       }
     }
-    return live;
-  }
-
-  /** The owner a task's `startedBy` names, with its tenant looked up; null if unknown. */
-  async ownerOf(startedBy: string | undefined): Promise<ResolvedOwner | null> {
-    const owner = parseStartedBy(startedBy);
-    if (!owner) return null;
-    let tenant = this.tenantsByHash.get(owner.tenantHash) ?? null;
-    if (!tenant) {
-      tenant = await this.deps.tenants.lookup(owner.tenantHash);
-      if (tenant) this.tenantsByHash.set(owner.tenantHash, tenant);
-    }
-    return tenant ? { tenant, chatId: owner.chatId, sessionId: owner.sessionId, port: owner.port } : null;
-  }
-
-  private async rememberTenant(tenant: string): Promise<string> {
-    const hash = tenantHash(tenant);
-    if (this.tenantsByHash.get(hash) !== tenant) {
-      try {
-        await this.deps.tenants.remember(hash, tenant);
-      } catch (error) {
-        if (error instanceof TenantHashCollisionError)
-          throw new LaunchError(error.message, false, { cause: error });
-        throw error;
-      }
-      this.tenantsByHash.set(hash, tenant);
-    }
-    return hash;
+    return { tasks: live, strangers };
   }
 }
 

@@ -12,7 +12,7 @@ import type {
   Volume,
 } from '@aws-sdk/client-ecs';
 import { LaunchError } from '../../core/errors.js';
-import type { Tag } from './naming.js';
+import type { Tag } from '../aws-naming.js';
 import type { EcsProfile, EcsRuntimeSettings } from './settings.js';
 
 /** Bump when the derivation changes, so every chat's definition is registered again on next use. */

@@ -3,15 +3,15 @@
  * events. Only what core acts on passes: a task reaching RUNNING (with its address) or STOPPED, of
  * this cluster, started by this control plane for a tenant it knows.
  */
-import { z } from 'zod';
 import type { RuntimeEvent } from '../../core/ports.js';
-import type { ResolvedOwner } from './ecs-runtime.js';
-import { parseStartedBy } from './naming.js';
-import { endpointOf, stopReasonOf } from './task-state.js';
+import { z } from '../../zod.js';
+import { parseStartedBy } from '../aws-naming.js';
+import type { ResolvedOwner } from './ecs-tasks.js';
+import { readTask } from './task-state.js';
 
 const Attachment = z.object({
-  type: z.string().optional(),
-  details: z.array(z.object({ name: z.string().optional(), value: z.string().optional() })).optional(),
+  type: z.optional(z.string()),
+  details: z.optional(z.array(z.object({ name: z.optional(z.string()), value: z.optional(z.string()) }))),
 });
 
 /** The parts of the event this module reads; ECS adds fields over time, so others are dropped, not refused. */
@@ -24,11 +24,11 @@ export const TaskStateChangeEvent = z.object({
     taskArn: z.string(),
     lastStatus: z.string(),
     desiredStatus: z.string(),
-    version: z.number().int().nonnegative(),
-    startedBy: z.string().optional(),
-    stoppedReason: z.string().optional(),
-    stopCode: z.string().optional(),
-    attachments: z.array(Attachment).optional(),
+    version: z.int().check(z.minimum(0)),
+    startedBy: z.optional(z.string()),
+    stoppedReason: z.optional(z.string()),
+    stopCode: z.optional(z.string()),
+    attachments: z.optional(z.array(Attachment)),
   }),
 });
 export type TaskStateChangeEvent = z.infer<typeof TaskStateChangeEvent>;
@@ -75,13 +75,21 @@ export async function translateTaskEvent(
   if (detail.clusterArn !== context.clusterArn) {
     return { kind: 'ignored', reason: 'other_cluster', detail: { ...about, clusterArn: detail.clusterArn } };
   }
-  const stopped = detail.lastStatus === 'STOPPED';
-  const running = detail.lastStatus === 'RUNNING' && detail.desiredStatus === 'RUNNING';
-  if (!stopped && !running) return { kind: 'ignored', reason: 'transitional_status', detail: about };
+  // Only a stopped task, or one running with its address and meant to stay so, changes a session.
+  const started = parseStartedBy(detail.startedBy);
+  const read = readTask(detail, started?.port ?? 0);
+  if (read.phase === 'stopping') return { kind: 'ignored', reason: 'transitional_status', detail: about };
+  if (read.phase === 'pending') {
+    const reason =
+      detail.lastStatus === 'RUNNING' && detail.desiredStatus === 'RUNNING'
+        ? 'no_address'
+        : 'transitional_status';
+    return { kind: 'ignored', reason, detail: about };
+  }
 
   const owner = await context.ownerOf(detail.startedBy);
   if (!owner) {
-    const reason = parseStartedBy(detail.startedBy) ? 'unknown_tenant' : 'unknown_task';
+    const reason = started ? 'unknown_tenant' : 'unknown_task';
     return { kind: 'ignored', reason, detail: { ...about, startedBy: detail.startedBy ?? null } };
   }
   const base = {
@@ -91,8 +99,7 @@ export async function translateTaskEvent(
     ref: detail.taskArn,
     version: detail.version,
   };
-  if (stopped) return { kind: 'event', event: { ...base, kind: 'stopped', reason: stopReasonOf(detail) } };
-  const endpoint = endpointOf(detail, owner.port);
-  if (!endpoint) return { kind: 'ignored', reason: 'no_address', detail: about };
-  return { kind: 'event', event: { ...base, kind: 'running', endpoint } };
+  if (read.phase === 'stopped')
+    return { kind: 'event', event: { ...base, kind: 'stopped', reason: read.reason } };
+  return { kind: 'event', event: { ...base, kind: 'running', endpoint: read.endpoint } };
 }

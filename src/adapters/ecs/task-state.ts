@@ -1,6 +1,7 @@
 /**
- * Reading ECS tasks: the endpoint from the ENI attachment and the task's state in core's terms. Works
- * on DescribeTasks results and on "ECS Task State Change" event details alike (same field names).
+ * The one reader of ECS task state: DescribeTasks results and "ECS Task State Change" event details
+ * (same field names) both go through `readTask`, so the API's view and the events' view of a task
+ * never disagree.
  */
 import type { Endpoint } from '../../core/model.js';
 import type { TaskState } from '../../core/ports.js';
@@ -22,6 +23,18 @@ export interface TaskLike {
     | undefined;
 }
 
+/**
+ * - `stopped`: ECS reports it STOPPED;
+ * - `stopping`: asked to stop (desired STOPPED), not stopped yet: it will not come back;
+ * - `running`: RUNNING with an address and meant to stay so;
+ * - `pending`: anything earlier (PROVISIONING, PENDING, ACTIVATING, RUNNING without an address yet).
+ */
+export type ReadTask =
+  | { readonly phase: 'pending' }
+  | { readonly phase: 'running'; readonly endpoint: Endpoint }
+  | { readonly phase: 'stopping'; readonly reason: string }
+  | { readonly phase: 'stopped'; readonly reason: string };
+
 /** The task's private IPv4 address, from its ENI attachment (`ElasticNetworkInterface` in the API, `eni` in events). */
 export function privateIpv4(task: TaskLike): string | null {
   for (const attachment of task.attachments ?? []) {
@@ -32,29 +45,26 @@ export function privateIpv4(task: TaskLike): string | null {
   return null;
 }
 
-/** Why a stopped task stopped, for operators. */
-export function stopReasonOf(task: TaskLike): string {
-  return task.stoppedReason ?? task.stopCode ?? 'stopped';
+/** Reads a task; `port` is the sandbox port its endpoint is built with. */
+export function readTask(task: TaskLike, port: number): ReadTask {
+  const reason = task.stoppedReason ?? task.stopCode ?? 'stopped';
+  if (task.lastStatus === 'STOPPED') return { phase: 'stopped', reason };
+  if (task.desiredStatus === 'STOPPED') return { phase: 'stopping', reason };
+  const host = privateIpv4(task);
+  if (task.lastStatus === 'RUNNING' && host) return { phase: 'running', endpoint: { host, port } };
+  return { phase: 'pending' };
 }
 
-/** Whether the task has ended or is on its way down (asked to stop). */
-export function isStopping(task: TaskLike): boolean {
-  return task.lastStatus === 'STOPPED' || task.desiredStatus === 'STOPPED';
-}
-
-/**
- * The task's state for core: stopping or stopped tasks are `stopped` (they will not come back);
- * `RUNNING` with an address is `running`; anything earlier is `pending`.
- */
+/** The task's state for core: a task on its way down is `stopped` (it will not come back). */
 export function taskStateOf(task: TaskLike, port: number): TaskState {
-  if (isStopping(task)) return { status: 'stopped', reason: stopReasonOf(task) };
-  const host = privateIpv4(task);
-  if (task.lastStatus === 'RUNNING' && host) return { status: 'running', endpoint: { host, port } };
-  return { status: 'pending' };
-}
-
-/** The endpoint of a running task, or null if it has no address yet. */
-export function endpointOf(task: TaskLike, port: number): Endpoint | null {
-  const host = privateIpv4(task);
-  return host ? { host, port } : null;
+  const read = readTask(task, port);
+  switch (read.phase) {
+    case 'stopped':
+    case 'stopping':
+      return { status: 'stopped', reason: read.reason };
+    case 'running':
+      return { status: 'running', endpoint: read.endpoint };
+    case 'pending':
+      return { status: 'pending' };
+  }
 }

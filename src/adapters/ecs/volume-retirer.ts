@@ -1,19 +1,20 @@
 /**
  * Retires the access points and task definitions of chats unused for the configured number of days.
  * The chat's files stay on EFS; the next sandbox of the chat creates both again. Reads only the
- * volumes that are due (a sparse index), never the whole table.
+ * volumes that are due (a sparse index), never the whole table. A volume's record is removed only
+ * once every one of its resources is gone, so a retirement that fails half-way is finished later.
  */
 import {
   DeleteTaskDefinitionsCommand,
   DeregisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
-import { AccessPointNotFound, DeleteAccessPointCommand, type EFSClient } from '@aws-sdk/client-efs';
 import { isTerminal } from '../../core/model.js';
 import type { Clock, Logger, SessionStore } from '../../core/ports.js';
-import { volumeResources } from './chat-volumes.js';
-import type { ChatVolume, ChatVolumeStore } from './ports.js';
-import { errorName } from './sdk-errors.js';
+import type { AccessPoints, ChatVolume, ChatVolumeStore } from '../../core/volume-ports.js';
+import { errorName } from '../sdk-errors.js';
+import { type ChatVolumes, volumeResources } from './chat-volumes.js';
 import type { EcsRuntimeSettings } from './settings.js';
 
 const DAY_MS = 86_400_000;
@@ -33,12 +34,19 @@ export interface RetireSummary {
 
 export interface VolumeRetirerDeps {
   readonly ecs: ECSClient;
-  readonly efs: EFSClient;
+  readonly accessPoints: AccessPoints;
+  readonly volumes: Pick<ChatVolumes, 'revisions'>;
   readonly store: ChatVolumeStore;
-  readonly sessions: SessionStore;
+  readonly sessions: Pick<SessionStore, 'get'>;
   readonly settings: EcsRuntimeSettings;
   readonly clock: Clock;
   readonly logger: Logger;
+}
+
+/** A definition that is already INACTIVE or gone: nothing is left to deregister. */
+function alreadyGone(error: unknown): boolean {
+  const name = errorName(error);
+  return name === 'ClientException' || name === 'InvalidParameterException';
 }
 
 export class VolumeRetirer {
@@ -70,7 +78,7 @@ export class VolumeRetirer {
   }
 
   private async retire(volume: ChatVolume): Promise<'retired' | 'rearmed' | null> {
-    const { store, sessions, settings, clock, logger } = this.deps;
+    const { store, sessions, settings, clock, logger, accessPoints, volumes } = this.deps;
     const key = { tenant: volume.tenant, chatId: volume.chatId };
     const now = clock.now();
     // A sandbox that is live or still stopping may have the access point mounted: keep it.
@@ -83,40 +91,53 @@ export class VolumeRetirer {
     if (!claimed) return null;
 
     const { accessPointId, taskDefinitionArns } = volumeResources(claimed);
-    await this.deleteTaskDefinitions(taskDefinitionArns);
-    await this.deleteAccessPoint(accessPointId);
+    // The recorded revisions, and any of the chat's family a launch registered and never recorded.
+    const listed = (await volumes.revisions(key)).map((revision) => revision.arn);
+    const arns = [...new Set([...taskDefinitionArns, ...listed])];
+    await this.deleteTaskDefinitions(arns);
+    await accessPoints.delete(accessPointId);
     // Fails if a launch re-created the volume meanwhile: its new record stays.
     await store.remove(key, claimed.version);
-    logger.info('chat volume retired', { ...key, accessPointId, taskDefinitions: taskDefinitionArns.length });
+    logger.info('chat volume retired', { ...key, accessPointId, taskDefinitions: arns.length });
     return 'retired';
   }
 
+  /** Deregisters and deletes every definition; throws, keeping the record, if one is left. */
   private async deleteTaskDefinitions(arns: readonly string[]): Promise<void> {
-    const { ecs, logger } = this.deps;
+    const { ecs } = this.deps;
     if (arns.length === 0) return;
     for (const arn of arns) {
       try {
         await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
       } catch (error) {
-        // Already inactive or deleted (a pass that stopped half-way): nothing left to deregister.
-        const name = errorName(error);
-        if (name !== 'ClientException' && name !== 'InvalidParameterException') throw error;
+        if (!alreadyGone(error)) throw error;
       }
     }
+    const left: string[] = [];
     for (let start = 0; start < arns.length; start += DELETE_BATCH) {
       const batch = arns.slice(start, start + DELETE_BATCH);
       const deleted = await ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: batch }));
       for (const failure of deleted.failures ?? []) {
-        logger.warn('task definition not deleted', { arn: failure.arn, reason: failure.reason });
+        if (failure.arn && !(await this.isDeleted(failure.arn)))
+          left.push(`${failure.arn}: ${failure.reason}`);
       }
     }
+    if (left.length > 0) throw new Error(`task definitions not deleted: ${left.join('; ')}`);
   }
 
-  private async deleteAccessPoint(accessPointId: string): Promise<void> {
+  /**
+   * Whether a definition a delete reported as failed is on its way out all the same: already
+   * `DELETE_IN_PROGRESS` (a pass that stopped half-way submitted it), or unknown to ECS.
+   */
+  private async isDeleted(arn: string): Promise<boolean> {
     try {
-      await this.deps.efs.send(new DeleteAccessPointCommand({ AccessPointId: accessPointId }));
+      const { taskDefinition } = await this.deps.ecs.send(
+        new DescribeTaskDefinitionCommand({ taskDefinition: arn }),
+      );
+      return !taskDefinition || taskDefinition.status === 'DELETE_IN_PROGRESS';
     } catch (error) {
-      if (!(error instanceof AccessPointNotFound)) throw error;
+      if (alreadyGone(error)) return true;
+      throw error;
     }
   }
 }

@@ -9,6 +9,7 @@ import type {
   LiveTask,
   Logger,
   RuntimeEvent,
+  RuntimeInventory,
   SandboxRuntime,
   TaskState,
 } from '../../core/ports.js';
@@ -108,8 +109,9 @@ export class LocalProcessRuntime implements SandboxRuntime {
     void sandbox.exited.then(() => clearTimeout(timer));
   }
 
-  async listLive(): Promise<readonly LiveTask[]> {
-    return [...this.sandboxes.values()]
+  /** Every live process group this runtime started or adopted; it has no strangers (see `recover`). */
+  async inventory(): Promise<RuntimeInventory> {
+    const tasks: LiveTask[] = [...this.sandboxes.values()]
       .filter((sandbox) => sandbox.exit === null)
       .map(({ record }) => ({
         ref: refOf(record.sessionId),
@@ -118,6 +120,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
         sessionId: record.sessionId,
         startedAt: record.startedAt,
       }));
+    return { tasks, strangers: [] };
   }
 
   /** Resolves once every launch has settled and every known process has exited and been reported. */

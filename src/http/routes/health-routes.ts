@@ -1,29 +1,28 @@
-import { createRoute } from '@hono/zod-openapi';
-import type { App, AppDeps } from '../app.js';
+import type { AppDeps, Router } from '../app.js';
+import { defineRoute } from '../route.js';
 import { HealthQuery, HealthResponse } from '../schemas.js';
 
 const STORE_PING_TIMEOUT_MS = 2_000;
 
-const health = createRoute({
+export const healthRoute = defineRoute({
   method: 'get',
   path: '/v1/health',
+  operationId: 'getHealth',
+  tags: ['health'],
   summary: 'Liveness; with deep=true also checks the session store',
-  security: [],
-  request: { query: HealthQuery },
-  responses: {
-    200: { description: 'Healthy', content: { 'application/json': { schema: HealthResponse } } },
-    503: {
-      description: 'The session store is unreachable',
-      content: { 'application/json': { schema: HealthResponse } },
-    },
+  authenticated: false,
+  query: HealthQuery,
+  answers: {
+    200: { description: 'Healthy', schema: HealthResponse },
+    422: { description: 'Invalid query', problems: ['validation_failed'] },
+    503: { description: 'The session store is unreachable', schema: HealthResponse },
   },
 });
 
 /** `GET /v1/health`, the one route without authentication. */
-export function registerHealthRoutes(app: App, deps: AppDeps): void {
-  app.openapi(health, async (c) => {
-    if (c.req.valid('query').deep !== 'true')
-      return c.json({ status: 'ok' as const, version: deps.version }, 200);
+export function registerHealthRoutes(app: Router, deps: AppDeps): void {
+  app.route(healthRoute, async (c, { query }) => {
+    if (query.deep !== 'true') return c.json({ status: 'ok' as const, version: deps.version }, 200);
     const reachable = await Promise.race([
       deps.core.store.ping().then(
         () => true,

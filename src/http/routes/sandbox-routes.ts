@@ -1,11 +1,12 @@
-import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getOrCreate } from '../../core/get-or-create.js';
 import type { SandboxStatus } from '../../core/model.js';
 import { deleteSandbox, getSandbox, keepalive, listSandboxes } from '../../core/sandbox-ops.js';
-import type { App, AppDeps, AppEnv } from '../app.js';
+import { z } from '../../zod.js';
+import type { AppDeps, Router } from '../app.js';
 import { jsonBody, limitBody } from '../body.js';
 import { renderSandbox } from '../render.js';
+import { defineRoute } from '../route.js';
 import {
   ChatParams,
   canonicalChatId,
@@ -16,128 +17,155 @@ import {
   KeepaliveBody,
   ListQuery,
   ListResponse,
-  ProblemSchema,
   SandboxEnvelope,
 } from '../schemas.js';
 
 const SANDBOX_PATH = '/v1/chats/{chatId}/sandbox';
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ProblemSchema } },
-});
-const json = <T>(description: string, schema: T) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const COMMON_ERRORS = { 401: problem('Missing or invalid credentials'), 422: problem('Invalid request') };
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: z.int().check(z.minimum(0)) },
+};
+const UNAUTHORIZED = { description: 'Missing or invalid credentials', problems: ['unauthorized'] } as const;
 
-const putSandbox = createRoute({
+export const putSandboxRoute = defineRoute({
   method: 'put',
   path: SANDBOX_PATH,
+  operationId: 'getOrCreateSandbox',
+  tags: ['sandboxes'],
   summary: "Get or create the chat's sandbox",
-  middleware: [limitBody, jsonBody({ optional: false })] as const,
-  request: {
-    params: ChatParams,
-    body: { required: true, content: { 'application/json': { schema: GetOrCreateBody } } },
-  },
-  responses: {
-    200: json('The live sandbox was reused', GetOrCreateResponse),
-    201: json('A new sandbox was started', GetOrCreateResponse),
-    ...COMMON_ERRORS,
-    400: problem('Malformed JSON'),
-    409: problem('The chat has a live sandbox for another agent or profile'),
-    413: problem('Body over 64 KiB'),
-    415: problem('Body is not application/json'),
-    503: problem('Launch failed or capacity unavailable; see Retry-After'),
+  params: ChatParams,
+  body: { schema: GetOrCreateBody, required: true },
+  before: [limitBody, jsonBody({ optional: false })],
+  answers: {
+    200: { description: 'The live sandbox was reused', schema: GetOrCreateResponse },
+    201: { description: 'A new sandbox was started', schema: GetOrCreateResponse },
+    400: { description: 'Malformed JSON', problems: ['malformed_json'] },
+    401: UNAUTHORIZED,
+    409: {
+      description: 'The chat has a live sandbox for another agent or profile',
+      problems: ['sandbox_conflict'],
+    },
+    413: { description: 'Body over 64 KiB', problems: ['payload_too_large'] },
+    415: { description: 'Body is not application/json', problems: ['unsupported_media_type'] },
+    422: { description: 'Invalid request', problems: ['validation_failed', 'unknown_profile'] },
+    503: {
+      description: 'Launch failed or capacity unavailable',
+      problems: ['launch_failed', 'capacity_unavailable'],
+      headers: RETRY_AFTER,
+    },
   },
 });
 
-const getSandboxRoute = createRoute({
+export const getSandboxRoute = defineRoute({
   method: 'get',
   path: SANDBOX_PATH,
+  operationId: 'getSandbox',
+  tags: ['sandboxes'],
   summary: "The chat's latest sandbox; waitSeconds holds while it is provisioning",
-  request: { params: ChatParams, query: GetQuery },
-  responses: { 200: json('The sandbox', SandboxEnvelope), ...COMMON_ERRORS, 404: problem('No sandbox') },
+  params: ChatParams,
+  query: GetQuery,
+  answers: {
+    200: { description: 'The sandbox', schema: SandboxEnvelope },
+    401: UNAUTHORIZED,
+    404: { description: 'No sandbox', problems: ['sandbox_not_found'] },
+    422: { description: 'Invalid request', problems: ['validation_failed'] },
+  },
 });
 
-const keepaliveRoute = createRoute({
+export const keepaliveRoute = defineRoute({
   method: 'post',
   path: `${SANDBOX_PATH}/keepalive`,
+  operationId: 'keepaliveSandbox',
+  tags: ['sandboxes'],
   summary: 'Push the idle expiry out',
-  middleware: [limitBody, jsonBody({ optional: true })] as const,
-  request: {
-    params: ChatParams,
-    body: { required: false, content: { 'application/json': { schema: KeepaliveBody } } },
-  },
-  responses: {
-    200: json('The sandbox with its new expiry', SandboxEnvelope),
-    ...COMMON_ERRORS,
-    400: problem('Malformed JSON'),
-    404: problem('No live sandbox'),
-    413: problem('Body over 64 KiB'),
-    415: problem('Body is not application/json'),
+  params: ChatParams,
+  body: { schema: KeepaliveBody, required: false },
+  before: [limitBody, jsonBody({ optional: true })],
+  answers: {
+    200: { description: 'The sandbox with its new expiry', schema: SandboxEnvelope },
+    400: { description: 'Malformed JSON', problems: ['malformed_json'] },
+    401: UNAUTHORIZED,
+    404: { description: 'No live sandbox', problems: ['sandbox_not_found'] },
+    413: { description: 'Body over 64 KiB', problems: ['payload_too_large'] },
+    415: { description: 'Body is not application/json', problems: ['unsupported_media_type'] },
+    422: { description: 'Invalid request', problems: ['validation_failed'] },
+    503: {
+      description: 'The chat stayed contended',
+      problems: ['capacity_unavailable'],
+      headers: RETRY_AFTER,
+    },
   },
 });
 
-const deleteRoute = createRoute({
+export const deleteSandboxRoute = defineRoute({
   method: 'delete',
   path: SANDBOX_PATH,
+  operationId: 'deleteSandbox',
+  tags: ['sandboxes'],
   summary: 'Stop the live sandbox; chat storage stays',
-  request: { params: ChatParams },
-  responses: { 200: json('Deleted, or there was nothing live', DeleteResponse), ...COMMON_ERRORS },
+  params: ChatParams,
+  answers: {
+    200: { description: 'Deleted, or there was nothing live', schema: DeleteResponse },
+    401: UNAUTHORIZED,
+    422: { description: 'Invalid request', problems: ['validation_failed'] },
+  },
 });
 
-const listRoute = createRoute({
+export const listSandboxesRoute = defineRoute({
   method: 'get',
   path: '/v1/sandboxes',
+  operationId: 'listSandboxes',
+  tags: ['sandboxes'],
   summary: "The tenant's sandboxes, newest first",
-  request: { query: ListQuery },
-  responses: { 200: json('A page of sandboxes', ListResponse), ...COMMON_ERRORS },
+  query: ListQuery,
+  answers: {
+    200: { description: 'A page of sandboxes', schema: ListResponse },
+    401: UNAUTHORIZED,
+    422: { description: 'Invalid request', problems: ['validation_failed', 'invalid_cursor'] },
+  },
 });
 
-/** The sandbox routes of API.md; each parses its input and calls one core operation. */
-export function registerSandboxRoutes(app: App, { core, answerBy }: AppDeps): void {
-  const chatKey = (tenant: string, chatId: string) => ({ tenant, chatId: canonicalChatId(chatId) });
+/** The sandbox routes; each parses its input and calls one core operation. */
+export function registerSandboxRoutes(app: Router, { core, answerBy }: AppDeps): void {
+  const chatKey = (c: Context, chatId: string) => ({
+    tenant: c.get('tenant'),
+    chatId: canonicalChatId(chatId),
+  });
   /** When a long-poll must end: `waitSeconds` from the request's arrival, or sooner if the host needs it. */
-  const waitUntil = (c: Context<AppEnv>, waitSeconds: number | undefined) =>
+  const waitUntil = (c: Context, waitSeconds: number | undefined) =>
     waitSeconds
       ? Math.min(core.clock.now() + waitSeconds * 1000, answerBy?.(c) ?? Number.POSITIVE_INFINITY)
       : undefined;
 
-  app.openapi(putSandbox, async (c) => {
-    const { waitSeconds, ...body } = c.req.valid('json');
+  app.route(putSandboxRoute, async (c, { params, body }) => {
+    const { waitSeconds, ...request } = body!;
     const until = waitUntil(c, waitSeconds);
     const result = await getOrCreate(core, {
-      key: chatKey(c.get('tenant'), c.req.valid('param').chatId),
-      ...body,
+      key: chatKey(c, params.chatId),
+      ...request,
       ...(until === undefined ? {} : { waitUntil: until }),
     });
     const payload = { sandbox: renderSandbox(result.session), created: result.created };
     return result.created ? c.json(payload, 201) : c.json(payload, 200);
   });
 
-  app.openapi(getSandboxRoute, async (c) => {
-    const key = chatKey(c.get('tenant'), c.req.valid('param').chatId);
-    const session = await getSandbox(core, key, waitUntil(c, c.req.valid('query').waitSeconds));
+  app.route(getSandboxRoute, async (c, { params, query }) => {
+    const session = await getSandbox(core, chatKey(c, params.chatId), waitUntil(c, query.waitSeconds));
     return c.json({ sandbox: renderSandbox(session) }, 200);
   });
 
-  app.openapi(keepaliveRoute, async (c) => {
-    const key = chatKey(c.get('tenant'), c.req.valid('param').chatId);
-    const body = (c.req.valid('json') ?? {}) as { idleTimeoutSeconds?: number };
-    const session = await keepalive(core, key, body.idleTimeoutSeconds);
+  app.route(keepaliveRoute, async (c, { params, body }) => {
+    const session = await keepalive(core, chatKey(c, params.chatId), body?.idleTimeoutSeconds);
     return c.json({ sandbox: renderSandbox(session) }, 200);
   });
 
-  app.openapi(deleteRoute, async (c) => {
-    const result = await deleteSandbox(core, chatKey(c.get('tenant'), c.req.valid('param').chatId));
+  app.route(deleteSandboxRoute, async (c, { params }) => {
+    const result = await deleteSandbox(core, chatKey(c, params.chatId));
     return result.result === 'deleted'
       ? c.json({ result: 'deleted' as const, sandbox: renderSandbox(result.session) }, 200)
       : c.json({ result: 'not_found' as const }, 200);
   });
 
-  app.openapi(listRoute, async (c) => {
-    const query = c.req.valid('query');
+  app.route(listSandboxesRoute, async (c, { query }) => {
     const statuses = query.status?.split(',').map((status) => status.trim() as SandboxStatus);
     const page = await listSandboxes(core, c.get('tenant'), {
       limit: query.limit,

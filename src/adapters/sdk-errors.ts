@@ -3,7 +3,7 @@
  * throttling and server faults by the time an error reaches this code, so what is left decides between
  * "stay provisioning, the reconciler retries" (`LaunchError` retryable) and "this launch failed".
  */
-import { LaunchError } from '../../core/errors.js';
+import { LaunchError } from '../core/errors.js';
 
 interface SdkErrorShape {
   readonly name?: unknown;

@@ -1,6 +1,6 @@
 import type { FieldError } from './errors.js';
 
-/** Lifecycle settings core needs; adapters parse them from the environment. Units are in the names. */
+/** Lifecycle settings core needs; src/config parses them from the environment. Units are in the names. */
 export interface LifecycleConfig {
   /** Names of the configured sandbox profiles. */
   readonly profiles: readonly string[];
@@ -28,6 +28,11 @@ export interface LifecycleConfig {
   readonly maxStopAttempts: number;
   /** How long terminal records are kept before TTL removes them. */
   readonly retentionSeconds: number;
+  /**
+   * How long a task the runtime runs that no session names (a stranger: started by hand, by another
+   * deployment, or for a tenant the directory lost) may run before the reconciler stops it.
+   */
+  readonly strangerGraceSeconds: number;
 }
 
 export const DEFAULT_LIFECYCLE: LifecycleConfig = {
@@ -45,6 +50,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   stopGraceSeconds: 60,
   maxStopAttempts: 5,
   retentionSeconds: 7 * 86_400,
+  strangerGraceSeconds: 180,
 };
 
 /** The field error for an idle timeout outside the configured bounds, or null if it is within them. */

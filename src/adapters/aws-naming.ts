@@ -4,7 +4,7 @@
  * resources carry a 16-hex hash of the tenant; the tenant directory maps it back.
  */
 import { createHash } from 'node:crypto';
-import type { ChatKey } from '../../core/model.js';
+import type { ChatKey } from '../core/model.js';
 
 /** First 16 hex digits of SHA-256 of the tenant id. */
 export function tenantHash(tenant: string): string {
@@ -63,6 +63,10 @@ export const TAG_KEYS = {
   sessionId: 'sandbox:session-id',
   agentId: 'sandbox:agent-id',
   profile: 'sandbox:profile',
+  /** On task definitions: the digest of what the revision was derived from. */
+  fingerprint: 'sandbox:fingerprint',
+  /** On task definitions: the chat access point the revision mounts. */
+  accessPointId: 'sandbox:access-point-id',
 } as const;
 
 /**

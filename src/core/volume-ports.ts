@@ -1,9 +1,10 @@
 /**
- * What the ECS runtime needs from storage besides the session store: the chat's volume record (its
- * EFS access point and per-chat task definitions) and the directory that turns a tenant hash back
- * into the tenant. Implemented over the session table by src/adapters/dynamodb/volume-store.ts.
+ * Ports of a chat's storage on a runtime that needs per-chat resources to mount it (ECS Fargate with
+ * EFS): the chat's volume record, the access points, and the directory that turns a tenant hash back
+ * into the tenant. The DynamoDB adapter implements the stores, the EFS adapter the access points;
+ * the ECS adapter uses all three.
  */
-import type { ChatKey } from '../../core/model.js';
+import type { ChatKey } from './model.js';
 
 /** A per-chat task definition registered for one profile. */
 export interface ChatTaskDefinition {
@@ -42,8 +43,8 @@ export interface ChatVolumeStore {
   /** Volumes whose `retireAt` is at or before `dueBy` (a sparse index read, never a scan). */
   listDue(dueBy: number): AsyncIterable<ChatVolume>;
   /**
-   * Claims a volume for retirement if it is still at `expectedVersion` and due; it stays in the index
-   * until `retryAt`, so a pass that dies half-way is picked up again.
+   * Claims a volume for retirement if it is still at `expectedVersion` and due (`retireAt <= now`);
+   * it stays in the index until `retryAt`, so a pass that dies half-way is picked up again.
    */
   markRetiring(
     key: ChatKey,
@@ -60,7 +61,7 @@ export interface ChatVolumeStore {
  * 16-hex hash instead. This directory maps the hash back to the tenant.
  */
 export interface TenantDirectory {
-  /** Records `hash -> tenant`; throws if the hash already belongs to another tenant. */
+  /** Records `hash -> tenant`; throws `TenantHashCollisionError` if the hash belongs to another tenant. */
   remember(hash: string, tenant: string): Promise<void>;
   lookup(hash: string): Promise<string | null>;
 }
@@ -71,4 +72,15 @@ export class TenantHashCollisionError extends Error {
     super(`tenant hash ${hash} already belongs to another tenant`);
     this.name = 'TenantHashCollisionError';
   }
+}
+
+/** The file system's per-chat entry points (EFS access points). */
+export interface AccessPoints {
+  /**
+   * Creates the chat's access point, rooted at the chat's directory (created on first mount), and
+   * answers its id once it can be mounted. Idempotent per `clientToken`. Throws `LaunchError`.
+   */
+  create(key: ChatKey, clientToken: string): Promise<string>;
+  /** Deletes an access point; one that is gone already is a success. The data stays. */
+  delete(accessPointId: string): Promise<void>;
 }

@@ -9,9 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { Logger as CoreLogger } from '../core/ports.js';
-
-/** CloudWatch namespace of the control plane's metrics, unless POWERTOOLS_METRICS_NAMESPACE says otherwise. */
-export const METRICS_NAMESPACE = 'AgentSandbox';
+import { ENV, METRIC_NAMESPACE } from '../names.js';
 
 export interface Observability {
   readonly logger: Logger;
@@ -24,7 +22,7 @@ export function createObservability(serviceName: string): Observability {
   return {
     logger: new Logger({ serviceName }),
     metrics: new Metrics({
-      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+      namespace: process.env[ENV.metricsNamespace] ?? METRIC_NAMESPACE,
       serviceName,
     }),
     tracer: new Tracer({ serviceName }),
@@ -74,10 +72,4 @@ export function coreLogger(logger: Logger): CoreLogger {
     warn: (message, extra) => logger.warn(message, ...extraArgs(extra)),
     error: (message, extra) => logger.error(message, ...extraArgs(extra)),
   };
-}
-
-/** The API Gateway request id of an HTTP event (`requestContext.requestId`), the api's correlation id. */
-export function requestIdOf(event: unknown): string | undefined {
-  const context = (event as { requestContext?: { requestId?: unknown } } | null)?.requestContext;
-  return typeof context?.requestId === 'string' ? context.requestId : undefined;
 }

@@ -1,5 +1,24 @@
-/** DynamoDB clients for DynamoDB Local (local mode, tests, the bench): fixed region, static keys. */
+/**
+ * DynamoDB clients: the functions' (region and credentials from the Lambda environment, the SDK's
+ * standard retry strategy) and DynamoDB Local's (local mode, tests, the bench: fixed region, static
+ * keys).
+ */
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+
+/**
+ * Attempts per call, first included, with the SDK's standard strategy (exponential backoff with
+ * jitter, throttling-aware). Small: the api function must answer within API Gateway's 30 s.
+ */
+export const DYNAMODB_MAX_ATTEMPTS = 3;
+
+/** The functions' client; `endpoint` points it elsewhere than AWS (DynamoDB Local in tests). */
+export function createDynamoClient(options: { readonly endpoint?: string | undefined } = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    retryMode: 'standard',
+    maxAttempts: DYNAMODB_MAX_ATTEMPTS,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
+}
 
 export interface StaticCredentials {
   readonly accessKeyId: string;

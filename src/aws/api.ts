@@ -1,0 +1,63 @@
+/**
+ * The api function: API Gateway HTTP API (payload 2.0) -> the Hono app. Builds what the API needs
+ * once per cold start: configuration, clients, the session store, the ECS runtime, observability.
+ */
+import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { createDynamoClient } from '../adapters/dynamodb/client.js';
+import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
+import { createEcsClient } from '../adapters/ecs/client.js';
+import { createEfsClient } from '../adapters/efs/client.js';
+import { authSection, ecsSection, tableSection } from '../config/aws.js';
+import { parseSections } from '../config/env.js';
+import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
+import type { CoreDeps } from '../core/deps.js';
+import { randomIds, systemClock } from '../core/system.js';
+import { createApp } from '../http/app.js';
+import { SERVICES } from '../names.js';
+import { VERSION } from '../version.js';
+import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
+import { ecsRuntimeParts } from './ecs-runtime.js';
+import { MeteredRuntime, recordApiAnswer } from './metrics.js';
+import { coreLogger, createObservability, instrument } from './observability.js';
+
+/** The api function's handler; throws `ConfigError` naming every bad variable. */
+export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
+  const config = parseSections(env, {
+    table: tableSection,
+    ecs: ecsSection,
+    auth: authSection,
+    lifecycle: lifecycleSection(),
+  });
+  const observability = createObservability(SERVICES.api);
+  const { tracer, metrics } = observability;
+  const logger = coreLogger(observability.logger);
+  const dynamodb = tracer.captureAWSv3Client(createDynamoClient({ endpoint: config.table.dynamodbEndpoint }));
+  const { runtime } = ecsRuntimeParts({
+    dynamodb,
+    ecs: tracer.captureAWSv3Client(createEcsClient()),
+    efs: tracer.captureAWSv3Client(createEfsClient()),
+    tableName: config.table.tableName,
+    settings: config.ecs,
+    clock: systemClock,
+    logger,
+  });
+  const core: CoreDeps = {
+    store: new DynamoSessionStore(dynamodb, config.table.tableName),
+    runtime: new MeteredRuntime(runtime, metrics),
+    clock: systemClock,
+    ids: randomIds,
+    config: withProfiles(config.lifecycle, profileNames(config.ecs.profiles)),
+    logger,
+  };
+  const app = createApp({
+    core,
+    authenticate: apiGatewayAuth(config.auth),
+    version: VERSION,
+    answerBy: lambdaAnswerBy,
+    onAnswer: (answer) => recordApiAnswer(metrics, answer),
+  });
+  const answer = handle(app);
+  return instrument(observability, requestIdOf, (event: LambdaEvent, context: LambdaContext) =>
+    answer(event, context),
+  );
+}

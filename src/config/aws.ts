@@ -1,0 +1,131 @@
+/**
+ * The Lambda functions' configuration, in sections: each function parses only the sections it uses
+ * (task-events needs neither the profiles nor the network), all at its cold start.
+ */
+import type { EcsProfile, EcsRuntimeSettings } from '../adapters/ecs/settings.js';
+import { DEFAULT_MOUNT_PATHS } from '../adapters/ecs/settings.js';
+import { TENANT_PATTERN } from '../core/model.js';
+import { ENV } from '../names.js';
+import { z } from '../zod.js';
+import { absolutePath, envAllowList, integer, json, list, section, text } from './env.js';
+
+/** The session table: every function. */
+export const tableSection = section({
+  shape: {
+    [ENV.tableName]: text,
+    [ENV.dynamodbEndpoint]: z.optional(z.url('must be a URL')),
+  },
+  build: (e) => ({ tableName: e[ENV.tableName], dynamodbEndpoint: e[ENV.dynamodbEndpoint] }),
+});
+
+const clusterArn = z.pipe(text, z.string().check(z.regex(/^arn:aws[a-z-]*:ecs:/, 'must be a cluster ARN')));
+
+/** The sandbox cluster alone: task-events, which only reads and stops tasks. */
+export const clusterSection = section({
+  shape: { [ENV.clusterArn]: clusterArn },
+  build: (e) => ({ clusterArn: e[ENV.clusterArn] }),
+});
+
+const TASK_DEFINITION_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[A-Za-z0-9_-]+:\d+$/;
+
+const Profile = z.strictObject({
+  taskDefinitionArn: z
+    .string()
+    .check(z.regex(TASK_DEFINITION_ARN, 'must be a task definition ARN with its revision')),
+  containerName: z.string().check(z.minLength(1)),
+  port: z.int().check(z.minimum(1), z.maximum(65_535)),
+  envAllow: envAllowList,
+});
+
+const Profiles = z
+  .record(
+    z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'profile names are 1-64 of [A-Za-z0-9._-]')),
+    Profile,
+  )
+  .check(z.refine((profiles) => Object.keys(profiles).length > 0, 'must define at least one profile'));
+
+const pattern = (regex: RegExp, message: string) => z.string().check(z.regex(regex, message));
+
+/** Everything the ECS runtime launches with: api and reconciler. */
+export const ecsSection = section({
+  shape: {
+    [ENV.clusterArn]: clusterArn,
+    [ENV.subnetIds]: z.pipe(
+      list,
+      z.array(pattern(/^subnet-[0-9a-f]+$/, 'must list subnet ids')).check(z.minLength(1)),
+    ),
+    [ENV.securityGroupIds]: z.pipe(
+      list,
+      z.array(pattern(/^sg-[0-9a-f]+$/, 'must list security group ids')).check(z.minLength(1)),
+    ),
+    [ENV.assignPublicIp]: z._default(z.enum(['ENABLED', 'DISABLED']), 'DISABLED'),
+    [ENV.fileSystemId]: z.pipe(text, pattern(/^fs-[0-9a-f]+$/, 'must be a file system id (fs-...)')),
+    [ENV.dependenciesAccessPointId]: z.pipe(
+      text,
+      pattern(/^fsap-[0-9a-f]+$/, 'must be an access point id (fsap-...)'),
+    ),
+    [ENV.toolsAccessPointId]: z.pipe(
+      text,
+      pattern(/^fsap-[0-9a-f]+$/, 'must be an access point id (fsap-...)'),
+    ),
+    [ENV.taskFamilyPrefix]: z.pipe(text, pattern(/^[A-Za-z0-9_-]{1,150}$/, 'must be 1-150 of [A-Za-z0-9_-]')),
+    [ENV.profiles]: json(
+      Profiles,
+      '{ "<profile>": { "taskDefinitionArn", "containerName", "port", "envAllow"? } }',
+    ),
+    // At least 2 days: longer than a sandbox can live, so no running sandbox loses its mount.
+    [ENV.volumeRetireAfterDays]: integer(30, 2, 3650),
+    [ENV.chatMountPath]: absolutePath(DEFAULT_MOUNT_PATHS.chat),
+    [ENV.dependenciesMountPath]: absolutePath(DEFAULT_MOUNT_PATHS.dependencies),
+    [ENV.toolsMountPath]: absolutePath(DEFAULT_MOUNT_PATHS.tools),
+    [ENV.chatUid]: integer(1000, 0, 4_294_967_295),
+    [ENV.chatGid]: integer(1000, 0, 4_294_967_295),
+  },
+  build: (e): EcsRuntimeSettings => ({
+    clusterArn: e[ENV.clusterArn],
+    subnetIds: e[ENV.subnetIds],
+    securityGroupIds: e[ENV.securityGroupIds],
+    assignPublicIp: e[ENV.assignPublicIp],
+    fileSystemId: e[ENV.fileSystemId],
+    dependenciesAccessPointId: e[ENV.dependenciesAccessPointId],
+    toolsAccessPointId: e[ENV.toolsAccessPointId],
+    taskFamilyPrefix: e[ENV.taskFamilyPrefix],
+    profiles: e[ENV.profiles] as Record<string, EcsProfile>,
+    mountPaths: {
+      chat: e[ENV.chatMountPath],
+      dependencies: e[ENV.dependenciesMountPath],
+      tools: e[ENV.toolsMountPath],
+    },
+    chatOwner: { uid: e[ENV.chatUid], gid: e[ENV.chatGid] },
+    volumeRetireAfterDays: e[ENV.volumeRetireAfterDays],
+  }),
+});
+
+const Tokens = z.record(
+  pattern(/^[0-9a-f]{64}$/, 'keys are sha256 hex digests'),
+  pattern(TENANT_PATTERN, 'tenants are 1-256 of [A-Za-z0-9._:/@+=,-]'),
+);
+
+export type AuthMode = 'iam' | 'token';
+
+export interface AuthSettings {
+  readonly mode: AuthMode;
+  /** sha256 hex of a bearer token -> tenant. */
+  readonly tenantsByTokenSha256: ReadonlyMap<string, string>;
+}
+
+/** How callers authenticate: the api function. */
+export const authSection = section({
+  shape: {
+    [ENV.authMode]: z._default(z.enum(['iam', 'token']), 'iam'),
+    [ENV.apiTokens]: z.optional(json(Tokens, '{ "<sha256 hex of a token>": "<tenant>" }')),
+  },
+  crossChecks: (e) =>
+    e[ENV.authMode] === 'token' && Object.keys(e[ENV.apiTokens] ?? {}).length === 0
+      ? [`${ENV.apiTokens}: is required when ${ENV.authMode} is token`]
+      : [],
+  build: (e): AuthSettings => ({
+    mode: e[ENV.authMode],
+    tenantsByTokenSha256: new Map(Object.entries(e[ENV.apiTokens] ?? {})),
+  }),
+});

@@ -1,0 +1,95 @@
+/**
+ * The lifecycle settings, one schema for the functions and local mode alike: bounds per variable and
+ * the relations between them. Local mode only brings other defaults (its launches take seconds).
+ */
+import { DEFAULT_LIFECYCLE, type LifecycleConfig } from '../core/lifecycle.js';
+import { ENV } from '../names.js';
+import { integer, section } from './env.js';
+
+/** The defaults a host may change: everything else of `DEFAULT_LIFECYCLE` stays as it is. */
+export type LifecycleDefaults = Partial<LifecycleConfig>;
+
+/** Local processes start in tens of milliseconds, not Fargate's minutes. */
+export const LOCAL_LIFECYCLE_DEFAULTS: LifecycleDefaults = {
+  launchLeaseSeconds: 30,
+  provisioningTimeoutSeconds: 120,
+  launchRetrySeconds: 5,
+  stopGraceSeconds: 15,
+  strangerGraceSeconds: 30,
+};
+
+/** The profiles part of the lifecycle: names, the default, the allow-lists of strict profiles. */
+export interface ProfileNames {
+  readonly names: readonly string[];
+  readonly envAllowLists: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The lifecycle variables, with `defaults` over the built-in ones. */
+export function lifecycleSection(defaults: LifecycleDefaults = {}) {
+  const base = { ...DEFAULT_LIFECYCLE, ...defaults };
+  return section({
+    shape: {
+      [ENV.minIdleTimeoutSeconds]: integer(base.minIdleTimeoutSeconds, 1, 86_400),
+      [ENV.defaultIdleTimeoutSeconds]: integer(base.defaultIdleTimeoutSeconds, 1, 86_400),
+      [ENV.defaultMaxLifetimeSeconds]: integer(base.defaultMaxLifetimeSeconds, 1, base.maxLifetimeCapSeconds),
+      [ENV.launchLeaseSeconds]: integer(base.launchLeaseSeconds, 5, 3600),
+      [ENV.provisioningTimeoutSeconds]: integer(base.provisioningTimeoutSeconds, 10, 7200),
+      [ENV.strangerGraceSeconds]: integer(base.strangerGraceSeconds, 0, 86_400),
+    },
+    crossChecks: (e) => {
+      const problems: string[] = [];
+      if (e[ENV.defaultIdleTimeoutSeconds] < e[ENV.minIdleTimeoutSeconds]) {
+        problems.push(
+          `${ENV.defaultIdleTimeoutSeconds}: must be at least ${ENV.minIdleTimeoutSeconds} (${e[ENV.minIdleTimeoutSeconds]})`,
+        );
+      }
+      if (e[ENV.defaultMaxLifetimeSeconds] < e[ENV.defaultIdleTimeoutSeconds]) {
+        problems.push(
+          `${ENV.defaultMaxLifetimeSeconds}: must be at least ${ENV.defaultIdleTimeoutSeconds} (${e[ENV.defaultIdleTimeoutSeconds]})`,
+        );
+      }
+      if (e[ENV.provisioningTimeoutSeconds] < e[ENV.launchLeaseSeconds]) {
+        problems.push(
+          `${ENV.provisioningTimeoutSeconds}: must be at least ${ENV.launchLeaseSeconds} (${e[ENV.launchLeaseSeconds]})`,
+        );
+      }
+      return problems;
+    },
+    build: (e): Omit<LifecycleConfig, 'profiles' | 'defaultProfile' | 'envAllowLists'> => ({
+      ...base,
+      minIdleTimeoutSeconds: e[ENV.minIdleTimeoutSeconds],
+      defaultIdleTimeoutSeconds: e[ENV.defaultIdleTimeoutSeconds],
+      defaultMaxLifetimeSeconds: e[ENV.defaultMaxLifetimeSeconds],
+      launchLeaseSeconds: e[ENV.launchLeaseSeconds],
+      provisioningTimeoutSeconds: e[ENV.provisioningTimeoutSeconds],
+      strangerGraceSeconds: e[ENV.strangerGraceSeconds],
+    }),
+  });
+}
+
+/** The lifecycle with its profiles: `default` is the default profile if there is one, else the first. */
+export function withProfiles(
+  lifecycle: Omit<LifecycleConfig, 'profiles' | 'defaultProfile' | 'envAllowLists'>,
+  profiles: ProfileNames,
+): LifecycleConfig {
+  return {
+    ...lifecycle,
+    profiles: profiles.names,
+    defaultProfile: profiles.names.includes('default') ? 'default' : (profiles.names[0] ?? 'default'),
+    envAllowLists: profiles.envAllowLists,
+  };
+}
+
+/** Profile names and allow-lists of a profile map. */
+export function profileNames(
+  profiles: Readonly<Record<string, { readonly envAllow?: readonly string[] }>>,
+): ProfileNames {
+  return {
+    names: Object.keys(profiles),
+    envAllowLists: Object.fromEntries(
+      Object.entries(profiles).flatMap(([name, profile]) =>
+        profile.envAllow ? [[name, profile.envAllow]] : [],
+      ),
+    ),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Every name that crosses the line between the code and the infrastructure: environment variables
+ * the functions read, CloudWatch metric namespace, metric and dimension names, service names, and
+ * the default stack prefix. `infra/` imports them from here, so renaming one breaks the build, not an
+ * alarm.
+ */
+
+/** CloudWatch namespace of the control plane's own metrics. */
+export const METRIC_NAMESPACE = 'AgentSandbox';
+
+/** The default prefix of the CDK stacks' names (`<prefix>-Stateful`, `<prefix>-Service`). */
+export const DEFAULT_STACK_PREFIX = 'AgentSandbox';
+
+/** Powertools service names of the functions; also the `service` dimension of their metrics. */
+export const SERVICES = {
+  api: 'sandbox-api',
+  taskEvents: 'sandbox-task-events',
+  reconciler: 'sandbox-reconciler',
+} as const;
+
+/** Dimension names of the control plane's metrics. */
+export const DIMENSIONS = {
+  service: 'service',
+  result: 'result',
+  retryable: 'retryable',
+  outcome: 'outcome',
+} as const;
+
+/**
+ * The reconcile pass's counters and the metric each is published as (non-zero values only).
+ * `ReconcileErrors` is alarmed on.
+ */
+export const RECONCILE_METRICS = {
+  examined: 'ReconcileExamined',
+  rearmed: 'ReconcileRearmed',
+  expired: 'ReconcileExpired',
+  relaunched: 'ReconcileRelaunched',
+  promoted: 'ReconcilePromoted',
+  failed: 'ReconcileFailed',
+  finished: 'ReconcileFinished',
+  stopRetried: 'ReconcileStopRetried',
+  orphansStopped: 'ReconcileOrphansStopped',
+  strangersStopped: 'ReconcileStrangersStopped',
+  errors: 'ReconcileErrors',
+} as const;
+
+/** The control plane's metrics (namespace `METRIC_NAMESPACE`, dimension `service` on each). */
+export const METRICS = {
+  /** api: one per get-or-create answer; dimension `result` (created, reused, or the problem code). */
+  getOrCreate: 'GetOrCreate',
+  /** Launches the runtime accepted. */
+  launches: 'Launches',
+  /** Launches that failed; dimension `retryable`. */
+  launchFailures: 'LaunchFailures',
+  /** reconciler: tasks the runtime runs, at each orphan sweep. */
+  activeSandboxes: 'ActiveSandboxes',
+  /** reconciler: chat volumes retired. */
+  volumesRetired: 'VolumesRetired',
+  /** task-events: one per event; dimension `outcome`. */
+  taskEvents: 'TaskEvents',
+  ...RECONCILE_METRICS,
+} as const;
+
+/**
+ * Environment variables of the Lambda functions (and, where they apply, of local mode). The CDK
+ * stack sets them and src/config parses them.
+ */
+export const ENV = {
+  tableName: 'SANDBOX_TABLE_NAME',
+  clusterArn: 'SANDBOX_CLUSTER_ARN',
+  /** Comma-separated subnet ids for the sandbox tasks' awsvpc network configuration. */
+  subnetIds: 'SANDBOX_SUBNET_IDS',
+  /** Comma-separated security group ids for the sandbox tasks. */
+  securityGroupIds: 'SANDBOX_SECURITY_GROUP_IDS',
+  /** `ENABLED` or `DISABLED`. */
+  assignPublicIp: 'SANDBOX_ASSIGN_PUBLIC_IP',
+  fileSystemId: 'SANDBOX_FILE_SYSTEM_ID',
+  dependenciesAccessPointId: 'SANDBOX_DEPENDENCIES_ACCESS_POINT_ID',
+  toolsAccessPointId: 'SANDBOX_TOOLS_ACCESS_POINT_ID',
+  /** Prefix of every per-chat task-definition family; IAM scopes RunTask to it. */
+  taskFamilyPrefix: 'SANDBOX_TASK_FAMILY_PREFIX',
+  /** JSON object: profile name -> { taskDefinitionArn (the base definition), containerName, port, envAllow? }. */
+  profiles: 'SANDBOX_PROFILES',
+  /** `iam` (tenant = the caller's IAM principal) or `token` (tenant from SANDBOX_API_TOKENS). */
+  authMode: 'SANDBOX_AUTH_MODE',
+  /** JSON object: sha256 hex of a bearer token -> tenant id. */
+  apiTokens: 'SANDBOX_API_TOKENS',
+  minIdleTimeoutSeconds: 'SANDBOX_MIN_IDLE_TIMEOUT_SECONDS',
+  defaultIdleTimeoutSeconds: 'SANDBOX_DEFAULT_IDLE_TIMEOUT_SECONDS',
+  defaultMaxLifetimeSeconds: 'SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS',
+  /** Seconds a launch may take before the reconciler looks again (default 180 on AWS, 30 locally). */
+  launchLeaseSeconds: 'SANDBOX_LAUNCH_LEASE_SECONDS',
+  /** Seconds in `provisioning` after which a session fails (default 600 on AWS, 120 locally). */
+  provisioningTimeoutSeconds: 'SANDBOX_PROVISIONING_TIMEOUT_SECONDS',
+  /**
+   * Seconds a task in the sandbox cluster that no session names may run before the reconciler stops
+   * it (default: the launch lease).
+   */
+  strangerGraceSeconds: 'SANDBOX_STRANGER_GRACE_SECONDS',
+  /** Days a chat's access point and task definition stay registered after its last sandbox. */
+  volumeRetireAfterDays: 'SANDBOX_VOLUME_RETIRE_AFTER_DAYS',
+  /** Where chat storage is mounted read-write (default `/workspace/chat`). */
+  chatMountPath: 'SANDBOX_CHAT_MOUNT_PATH',
+  /** Where shared dependencies are mounted if the base task definition does not mount them. */
+  dependenciesMountPath: 'SANDBOX_DEPENDENCIES_MOUNT_PATH',
+  /** Where shared tools are mounted if the base task definition does not mount them. */
+  toolsMountPath: 'SANDBOX_TOOLS_MOUNT_PATH',
+  /** POSIX uid and gid owning chat directories on EFS (default 1000/1000). */
+  chatUid: 'SANDBOX_CHAT_UID',
+  chatGid: 'SANDBOX_CHAT_GID',
+  /** A DynamoDB endpoint other than AWS's (DynamoDB Local); unset on AWS. */
+  dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
+  /** Powertools: the metric namespace. */
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const;
