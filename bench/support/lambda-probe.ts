@@ -5,19 +5,41 @@
 
 /** A minimal API Gateway HTTP API (payload 2.0) GET event for `path`. */
 export function apiGatewayV2Get(path: string): Record<string, unknown> {
+  return apiGatewayV2Request({ method: 'GET', path });
+}
+
+/**
+ * A minimal API Gateway HTTP API (payload 2.0) event; with `userArn`, as the IAM authorizer passes a
+ * signed caller.
+ */
+export function apiGatewayV2Request(request: {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+  readonly userArn?: string;
+}): Record<string, unknown> {
+  const { method, path } = request;
   const domainName = 'bench.execute-api.us-east-1.amazonaws.com';
+  const body = request.body === undefined ? {} : { body: JSON.stringify(request.body) };
   return {
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
     rawQueryString: '',
-    headers: { host: domainName, accept: 'application/json', 'user-agent': 'bench' },
+    headers: {
+      host: domainName,
+      accept: 'application/json',
+      'user-agent': 'bench',
+      ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...body,
     requestContext: {
       accountId: '123456789012',
       apiId: 'bench',
       domainName,
       domainPrefix: 'bench',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      ...(request.userArn ? { authorizer: { iam: { userArn: request.userArn } } } : {}),
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
       requestId: 'bench-request',
       routeKey: '$default',
       stage: '$default',

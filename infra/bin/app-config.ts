@@ -1,4 +1,5 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_STACK_PREFIX } from '../../src/names.js';
 import type { AuthMode } from '../constructs/control-plane-api.js';
 import type { SandboxEgress } from '../constructs/sandbox-cluster.js';
 import type { ExistingVpcProps } from '../constructs/sandbox-network.js';
@@ -135,7 +136,7 @@ export function readAppConfig(read: ContextReader): AppConfig {
   }
   const { profiles: sandboxProfiles, placeholderImage } = profiles(read);
   return {
-    stackPrefix: text(read, 'stackPrefix') ?? 'AgentSandbox',
+    stackPrefix: text(read, 'stackPrefix') ?? DEFAULT_STACK_PREFIX,
     profiles: sandboxProfiles,
     placeholderImage,
     existingVpc: existingVpc(read),

@@ -112,8 +112,8 @@ export function sandboxRuntimeBinding(props: SandboxRuntimeBindingProps): Functi
       {
         resource: '*',
         reason:
-          'RegisterTaskDefinition, DeregisterTaskDefinition and DescribeTaskDefinition support no resource-level ' +
-          'permissions; ListTasks is limited to this cluster by the ecs:cluster condition.',
+          'RegisterTaskDefinition, DeregisterTaskDefinition, DescribeTaskDefinition and ListTaskDefinitions ' +
+          'support no resource-level permissions; ListTasks is limited to this cluster by the ecs:cluster condition.',
       },
     );
   }
@@ -189,9 +189,21 @@ function manageStatements(props: SandboxRuntimeBindingProps): iam.PolicyStatemen
     }),
     new iam.PolicyStatement({
       sid: 'ManageTaskDefinitions',
-      // These three APIs support no resource-level permissions.
-      actions: ['ecs:RegisterTaskDefinition', 'ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition'],
+      // These APIs support no resource-level permissions. ListTaskDefinitions finds the revisions of a
+      // chat's family that a launch registered and never recorded (idempotent registration).
+      actions: [
+        'ecs:RegisterTaskDefinition',
+        'ecs:DeregisterTaskDefinition',
+        'ecs:DescribeTaskDefinition',
+        'ecs:ListTaskDefinitions',
+      ],
       resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadChatTaskDefinitionTags',
+      // DescribeTaskDefinition with include TAGS reads the revision's tags (profile, fingerprint).
+      actions: ['ecs:ListTagsForResource'],
+      resources: [chatFamilies],
     }),
     new iam.PolicyStatement({
       sid: 'TagOnCreate',

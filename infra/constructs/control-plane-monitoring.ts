@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DIMENSIONS, METRIC_NAMESPACE, METRICS, SERVICES } from '../../src/names.js';
 
 export interface ControlPlaneMonitoringProps {
   readonly httpApi: apigw.HttpApi;
@@ -27,17 +28,15 @@ export interface ControlPlaneMonitoringProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
-/** Namespace of the functions' own metrics; the service stack sets it as POWERTOOLS_METRICS_NAMESPACE. */
-export const METRICS_NAMESPACE = 'AgentSandbox';
 /** The `service` dimension the reconciler's metrics carry (its Powertools service name). */
-const RECONCILER_SERVICE = 'sandbox-reconciler';
+const RECONCILER_SERVICE = SERVICES.reconciler;
 
 /** A count the reconciler publishes per pass, summed over five minutes. */
 function reconcileCount(metricName: string, label: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
+    namespace: METRIC_NAMESPACE,
     metricName,
-    dimensionsMap: { service: RECONCILER_SERVICE },
+    dimensionsMap: { [DIMENSIONS.service]: RECONCILER_SERVICE },
     statistic: 'Sum',
     period: FIVE_MINUTES,
     label,
@@ -47,7 +46,7 @@ function reconcileCount(metricName: string, label: string): cloudwatch.Metric {
 /** Every series of one of the functions' own metrics, whatever its dimensions, summed. */
 function searchAll(metricName: string, label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
-    expression: `SEARCH('{${METRICS_NAMESPACE}} MetricName="${metricName}"', 'Sum', 300)`,
+    expression: `SEARCH('{${METRIC_NAMESPACE}} MetricName="${metricName}"', 'Sum', 300)`,
     label,
     period: FIVE_MINUTES,
   });
@@ -92,7 +91,7 @@ export class ControlPlaneMonitoring extends Construct {
       expression: 'FILL(failedRuns, 0) + FILL(failedItems, 0)',
       usingMetrics: {
         failedRuns: functions.reconciler.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        failedItems: reconcileCount('ReconcileErrors', 'failed items'),
+        failedItems: reconcileCount(METRICS.errors, 'failed items'),
       },
       period: FIVE_MINUTES,
     });
@@ -174,23 +173,24 @@ export class ControlPlaneMonitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Get-or-create results and launches',
-        left: [searchAll('GetOrCreate', 'get-or-create'), searchAll('Launches', 'launches')],
-        right: [searchAll('LaunchFailures', 'launch failures')],
+        left: [searchAll(METRICS.getOrCreate, 'get-or-create'), searchAll(METRICS.launches, 'launches')],
+        right: [searchAll(METRICS.launchFailures, 'launch failures')],
       }),
       new cloudwatch.GraphWidget({
         title: 'Reconciler passes',
         left: [
-          reconcileCount('ReconcileExpired', 'expired'),
-          reconcileCount('ReconcileRearmed', 're-armed'),
-          reconcileCount('ReconcileRelaunched', 'relaunched'),
-          reconcileCount('ReconcileOrphansStopped', 'orphans stopped'),
-          reconcileCount('VolumesRetired', 'volumes retired'),
+          reconcileCount(METRICS.expired, 'expired'),
+          reconcileCount(METRICS.rearmed, 're-armed'),
+          reconcileCount(METRICS.relaunched, 'relaunched'),
+          reconcileCount(METRICS.orphansStopped, 'orphans stopped'),
+          reconcileCount(METRICS.strangersStopped, 'strangers stopped'),
+          reconcileCount(METRICS.volumesRetired, 'volumes retired'),
         ],
         right: [reconcilerErrors],
       }),
       new cloudwatch.GraphWidget({
         title: 'Task events',
-        left: [searchAll('TaskEvents', 'task events')],
+        left: [searchAll(METRICS.taskEvents, 'task events')],
       }),
     );
     this.dashboard.addWidgets(
@@ -205,9 +205,9 @@ export class ControlPlaneMonitoring extends Construct {
             label: 'tasks in the cluster',
           }),
           new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: 'ActiveSandboxes',
-            dimensionsMap: { service: RECONCILER_SERVICE },
+            namespace: METRIC_NAMESPACE,
+            metricName: METRICS.activeSandboxes,
+            dimensionsMap: { [DIMENSIONS.service]: RECONCILER_SERVICE },
             statistic: 'Maximum',
             label: 'live sandboxes (reconciler)',
           }),

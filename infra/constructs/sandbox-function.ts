@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { FUNCTION_BUNDLING } from './function-bundling.js';
 import { acknowledgeWildcardResources, type WildcardResource } from './nag.js';
 
 /**
@@ -31,10 +32,6 @@ export interface SandboxFunctionProps {
   readonly memorySize?: number;
   readonly logRetention: logs.RetentionDays;
 }
-
-/** Lets ESM bundles load the CommonJS parts of their dependencies (the AWS SDK calls `require`). */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
  * The one way this app builds a Lambda function: Node.js 22 on arm64, bundled by local esbuild with
@@ -78,13 +75,17 @@ export class SandboxFunction extends Construct {
       depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
+        target: FUNCTION_BUNDLING.target,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
+        banner: FUNCTION_BUNDLING.banner,
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourcemap,
         bundleAwsSDK: true,
         forceDockerBundling: false,
+        // NodejsFunction runs esbuild in the project root, where the alias paths are relative to.
+        esbuildArgs: {
+          '--alias': Object.entries(FUNCTION_BUNDLING.alias).map(([from, to]) => `${from}=${to}`),
+        },
       },
     });
 

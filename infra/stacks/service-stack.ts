@@ -3,11 +3,11 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV } from '../../src/names.js';
+import { ENV, METRIC_NAMESPACE } from '../../src/names.js';
 import { configBinding, sandboxRuntimeBinding, sessionTableBinding } from '../constructs/bindings.js';
 import type { ChatFileSystem } from '../constructs/chat-file-system.js';
 import { type AuthMode, ControlPlaneApi } from '../constructs/control-plane-api.js';
-import { ControlPlaneMonitoring, METRICS_NAMESPACE } from '../constructs/control-plane-monitoring.js';
+import { ControlPlaneMonitoring } from '../constructs/control-plane-monitoring.js';
 import { ControlPlaneTriggers } from '../constructs/control-plane-triggers.js';
 import { SandboxCluster, type SandboxEgress } from '../constructs/sandbox-cluster.js';
 import { SandboxFunction } from '../constructs/sandbox-function.js';
@@ -126,7 +126,7 @@ export class ServiceStack extends Stack {
         ]),
       ),
     );
-    const observability = configBinding({ POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE });
+    const observability = configBinding({ [ENV.metricsNamespace]: METRIC_NAMESPACE });
     this.functions.api.bind(
       table,
       runtime('manage'),

@@ -5,8 +5,6 @@
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
-import { createEcsClient } from '../adapters/ecs/client.js';
-import { createEfsClient } from '../adapters/efs/client.js';
 import { authSection, ecsSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
@@ -17,6 +15,7 @@ import { SERVICES } from '../names.js';
 import { VERSION } from '../version.js';
 import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
 import { ecsRuntimeParts } from './ecs-runtime.js';
+import { LazyRuntime } from './lazy-runtime.js';
 import { MeteredRuntime, recordApiAnswer } from './metrics.js';
 import { coreLogger, createObservability, instrument } from './observability.js';
 
@@ -32,15 +31,18 @@ export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
   const { tracer, metrics } = observability;
   const logger = coreLogger(observability.logger);
   const dynamodb = tracer.captureAWSv3Client(createDynamoClient({ endpoint: config.table.dynamodbEndpoint }));
-  const { runtime } = ecsRuntimeParts({
-    dynamodb,
-    ecs: tracer.captureAWSv3Client(createEcsClient()),
-    efs: tracer.captureAWSv3Client(createEfsClient()),
-    tableName: config.table.tableName,
-    settings: config.ecs,
-    clock: systemClock,
-    logger,
-  });
+  // Built on the first launch, stop or describe: a reuse needs DynamoDB only.
+  const runtime = new LazyRuntime(
+    () =>
+      ecsRuntimeParts({
+        dynamodb,
+        capture: (client) => tracer.captureAWSv3Client(client),
+        tableName: config.table.tableName,
+        settings: config.ecs,
+        clock: systemClock,
+        logger,
+      }).runtime,
+  );
   const core: CoreDeps = {
     store: new DynamoSessionStore(dynamodb, config.table.tableName),
     runtime: new MeteredRuntime(runtime, metrics),

@@ -1,16 +1,21 @@
-/** The ECS Fargate runtime and its parts, as the api and reconciler functions build it. */
+/**
+ * The ECS Fargate runtime and its parts, as the api and reconciler functions build it: the ECS and
+ * EFS clients, the chat volumes, the access points, the tasks and the runtime over them.
+ */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import type { EFSClient } from '@aws-sdk/client-efs';
 import { DynamoVolumeStore } from '../adapters/dynamodb/volume-store.js';
 import { ChatVolumes } from '../adapters/ecs/chat-volumes.js';
+import { createEcsClient } from '../adapters/ecs/client.js';
 import { EcsSandboxRuntime } from '../adapters/ecs/ecs-runtime.js';
 import { EcsTasks } from '../adapters/ecs/ecs-tasks.js';
 import type { EcsRuntimeSettings } from '../adapters/ecs/settings.js';
 import { EfsAccessPoints } from '../adapters/efs/access-points.js';
+import { createEfsClient } from '../adapters/efs/client.js';
 import type { Clock, Logger } from '../core/ports.js';
 
 export interface EcsRuntimeParts {
+  readonly ecs: ECSClient;
   readonly runtime: EcsSandboxRuntime;
   readonly volumes: ChatVolumes;
   readonly volumeStore: DynamoVolumeStore;
@@ -19,14 +24,16 @@ export interface EcsRuntimeParts {
 
 export function ecsRuntimeParts(options: {
   readonly dynamodb: DynamoDBClient;
-  readonly ecs: ECSClient;
-  readonly efs: EFSClient;
+  /** Wraps each SDK client (X-Ray capture). */
+  readonly capture: <C extends ECSClient | ReturnType<typeof createEfsClient>>(client: C) => C;
   readonly tableName: string;
   readonly settings: EcsRuntimeSettings;
   readonly clock: Clock;
   readonly logger: Logger;
 }): EcsRuntimeParts {
-  const { ecs, efs, settings, clock, logger } = options;
+  const { settings, clock, logger } = options;
+  const ecs = options.capture(createEcsClient());
+  const efs = options.capture(createEfsClient());
   const volumeStore = new DynamoVolumeStore(options.dynamodb, options.tableName);
   const accessPoints = new EfsAccessPoints({
     efs,
@@ -38,5 +45,5 @@ export function ecsRuntimeParts(options: {
   const volumes = new ChatVolumes({ ecs, accessPoints, store: volumeStore, settings, clock, logger });
   const tasks = new EcsTasks({ ecs, clusterArn: settings.clusterArn, tenants: volumeStore });
   const runtime = new EcsSandboxRuntime({ ecs, tasks, volumes, settings, logger });
-  return { runtime, volumes, volumeStore, accessPoints };
+  return { ecs, runtime, volumes, volumeStore, accessPoints };
 }

@@ -6,9 +6,7 @@
 import type { Context } from 'aws-lambda';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
-import { createEcsClient } from '../adapters/ecs/client.js';
 import { type RetireSummary, VolumeRetirer } from '../adapters/ecs/volume-retirer.js';
-import { createEfsClient } from '../adapters/efs/client.js';
 import { ecsSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
@@ -38,11 +36,9 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
   const { tracer, metrics } = observability;
   const logger = coreLogger(observability.logger);
   const dynamodb = tracer.captureAWSv3Client(createDynamoClient({ endpoint: config.table.dynamodbEndpoint }));
-  const ecs = tracer.captureAWSv3Client(createEcsClient());
   const parts = ecsRuntimeParts({
     dynamodb,
-    ecs,
-    efs: tracer.captureAWSv3Client(createEfsClient()),
+    capture: (client) => tracer.captureAWSv3Client(client),
     tableName: config.table.tableName,
     settings: config.ecs,
     clock: systemClock,
@@ -58,7 +54,7 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
     logger,
   };
   const retirer = new VolumeRetirer({
-    ecs,
+    ecs: parts.ecs,
     accessPoints: parts.accessPoints,
     volumes: parts.volumes,
     store: parts.volumeStore,

@@ -6,7 +6,7 @@ import type { EcsProfile, EcsRuntimeSettings } from '../adapters/ecs/settings.js
 import { DEFAULT_MOUNT_PATHS } from '../adapters/ecs/settings.js';
 import { TENANT_PATTERN } from '../core/model.js';
 import { ENV } from '../names.js';
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 import { absolutePath, envAllowList, integer, json, list, section, text } from './env.js';
 
 /** The session table: every function. */

@@ -3,7 +3,7 @@
  * at once under the variable's name, so a bad deployment fails at its first cold start (or `npm
  * start` at once) saying what to fix.
  */
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 
 /** One or more variables are missing or malformed; `problems` name each one. */
 export class ConfigError extends Error {

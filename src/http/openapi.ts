@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document, built from the route definitions and the same zod schemas that validate
  * requests (JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
  */
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 import type { RouteSpec } from './route.js';
 
 type Json = Record<string, unknown>;

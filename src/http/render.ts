@@ -1,5 +1,5 @@
-import type { z } from '@hono/zod-openapi';
 import type { Session } from '../core/model.js';
+import type * as z from '../zod.js';
 import type { Sandbox } from './schemas.js';
 
 function iso(ms: number): string {

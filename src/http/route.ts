@@ -5,7 +5,7 @@
  */
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import type { ErrorCode } from '../core/errors.js';
-import type { z } from '../zod.js';
+import type * as z from '../zod.js';
 import { fieldErrors, invalidRequest } from './validation.js';
 
 type Schema = z.ZodMiniType;

@@ -5,7 +5,7 @@
 import { ENV_NAME, envNameViolation, FORBIDDEN_KEYS, RESERVED_ENV_PATTERNS } from '../core/env-policy.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { SANDBOX_STATUSES, STOP_REASONS } from '../core/model.js';
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 
 const UUID_TEXT =
   /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$/;

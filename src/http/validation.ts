@@ -1,5 +1,5 @@
 import { type FieldError, SandboxError } from '../core/errors.js';
-import type { z } from '../zod.js';
+import type * as z from '../zod.js';
 
 type Issue = z.core.$ZodIssue;
 

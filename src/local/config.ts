@@ -10,7 +10,7 @@ import {
 } from '../config/lifecycle.js';
 import type { LifecycleConfig } from '../core/lifecycle.js';
 import { ENV } from '../names.js';
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 import { StartupError } from './startup-error.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);

@@ -3,6 +3,7 @@
  * A transition's write succeeds exactly when the stored status is one of its `from` states, and then
  * leaves the session in its `to` state.
  */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
 import { DEFAULT_LIFECYCLE } from '../../src/core/lifecycle.js';
@@ -138,6 +139,15 @@ describe('the state machine', () => {
       if (!terminal) expect(result.session.ttl).toBeNull();
     },
   );
+
+  it('is the table docs/architecture.md shows', () => {
+    const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
+    for (const name of NAMES) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      expect(row, name).toBeDefined();
+      expect(row, name).toContain(`| ${TRANSITIONS[name].fence} |`);
+    }
+  });
 
   it('loses a version-fenced write to any other write in between', async () => {
     const chatId = crypto.randomUUID();

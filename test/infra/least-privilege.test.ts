@@ -54,6 +54,7 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
         'ListClusterTasks',
         'ManageTaskDefinitions',
         'PassSandboxRoles',
+        'ReadChatTaskDefinitionTags',
         'RunChatTasksInCluster',
         'SessionTableItems',
         'TagAccessPointsOnCreate',
@@ -88,6 +89,13 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
     });
   });
 
+  it('reads the tags of per-chat task definitions only', () => {
+    expect(bySid(statements, 'ReadChatTaskDefinitionTags')).toMatchObject({
+      Action: 'ecs:ListTagsForResource',
+      Resource: arn(':ecs:us-east-1:123456789012:task-definition/Test-Service-chat-*'),
+    });
+  });
+
   it('deletes only per-chat task definitions, and tags only while creating tasks and definitions', () => {
     expect(bySid(statements, 'DeleteChatTaskDefinitions').Resource).toEqual(
       arn(':ecs:us-east-1:123456789012:task-definition/Test-Service-chat-*'),
@@ -103,6 +111,7 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
     expect(unscoped.flatMap(actions).sort()).toEqual([
       'ecs:DeregisterTaskDefinition',
       'ecs:DescribeTaskDefinition',
+      'ecs:ListTaskDefinitions',
       'ecs:RegisterTaskDefinition',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',

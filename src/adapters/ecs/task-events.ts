@@ -4,7 +4,7 @@
  * this cluster, started by this control plane for a tenant it knows.
  */
 import type { RuntimeEvent } from '../../core/ports.js';
-import { z } from '../../zod.js';
+import * as z from '../../zod.js';
 import { parseStartedBy } from '../aws-naming.js';
 import type { ResolvedOwner } from './ecs-tasks.js';
 import { readTask } from './task-state.js';

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { getOrCreate } from '../../core/get-or-create.js';
 import type { SandboxStatus } from '../../core/model.js';
 import { deleteSandbox, getSandbox, keepalive, listSandboxes } from '../../core/sandbox-ops.js';
-import { z } from '../../zod.js';
+import * as z from '../../zod.js';
 import type { AppDeps, Router } from '../app.js';
 import { jsonBody, limitBody } from '../body.js';
 import { renderSandbox } from '../render.js';
