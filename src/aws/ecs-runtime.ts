@@ -2,8 +2,7 @@
  * The ECS Fargate runtime and its parts, as the api and reconciler functions build it: the ECS and
  * EFS clients, the chat volumes, the access points, the tasks and the runtime over them.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { createDynamoClient } from '../adapters/dynamodb/client.js';
 import { DynamoVolumeStore } from '../adapters/dynamodb/volume-store.js';
 import { ChatVolumes } from '../adapters/ecs/chat-volumes.js';
 import { createEcsClient } from '../adapters/ecs/client.js';
@@ -14,6 +13,9 @@ import { EfsAccessPoints } from '../adapters/efs/access-points.js';
 import { createEfsClient } from '../adapters/efs/client.js';
 import type { Clock, Logger } from '../core/ports.js';
 
+type ECSClient = ReturnType<typeof createEcsClient>;
+type EFSClient = ReturnType<typeof createEfsClient>;
+
 export interface EcsRuntimeParts {
   readonly ecs: ECSClient;
   readonly runtime: EcsSandboxRuntime;
@@ -23,9 +25,9 @@ export interface EcsRuntimeParts {
 }
 
 export function ecsRuntimeParts(options: {
-  readonly dynamodb: DynamoDBClient;
+  readonly dynamodb: ReturnType<typeof createDynamoClient>;
   /** Wraps each SDK client (X-Ray capture). */
-  readonly capture: <C extends ECSClient | ReturnType<typeof createEfsClient>>(client: C) => C;
+  readonly capture: <C extends ECSClient | EFSClient>(client: C) => C;
   readonly tableName: string;
   readonly settings: EcsRuntimeSettings;
   readonly clock: Clock;

@@ -15,7 +15,6 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   answersAt,
   LOCAL_REGION,
@@ -39,7 +38,7 @@ export interface LocalDynamo {
   /** The JVM's pid. */
   readonly pid: number;
   /** A new client for it, with its credentials. */
-  client(): DynamoDBClient;
+  client(): ReturnType<typeof localDynamoClient>;
   stop(): Promise<void>;
 }
 
