@@ -41,6 +41,8 @@ export const RECONCILE_METRICS = {
   stopRetried: 'ReconcileStopRetried',
   orphansStopped: 'ReconcileOrphansStopped',
   strangersStopped: 'ReconcileStrangersStopped',
+  settled: 'ReconcileSettled',
+  unitsRecovered: 'ReconcileUnitsRecovered',
   errors: 'ReconcileErrors',
 } as const;
 
@@ -97,6 +99,10 @@ export const ENV = {
    * it (default: the launch lease).
    */
   strangerGraceSeconds: 'SANDBOX_STRANGER_GRACE_SECONDS',
+  /** Live sandboxes per tenant, unless an operator set the tenant's own limit (default 100). */
+  tenantMaxLive: 'SANDBOX_TENANT_MAX_LIVE',
+  /** Live sandboxes per owner, unless an operator set the tenant's own limit (default 10). */
+  ownerMaxLive: 'SANDBOX_OWNER_MAX_LIVE',
   /** Days a chat's access point and task definition stay registered after its last sandbox. */
   volumeRetireAfterDays: 'SANDBOX_VOLUME_RETIRE_AFTER_DAYS',
   /** Where chat storage is mounted read-write (default `/workspace/chat`). */

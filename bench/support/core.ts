@@ -1,9 +1,11 @@
 /** Core and HTTP app wiring for the in-process figures: the real store and app, a timed fake runtime. */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoQuotaStore } from '../../src/adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
 import type { CoreDeps } from '../../src/core/deps.js';
-import { DEFAULT_LIFECYCLE } from '../../src/core/lifecycle.js';
+import { DEFAULT_LIFECYCLE, type LifecycleConfig } from '../../src/core/lifecycle.js';
+import type { QuotaStore } from '../../src/core/quota-ports.js';
 import { randomIds, systemClock } from '../../src/core/system.js';
 import { type App, createApp } from '../../src/http/app.js';
 import { localTokenAuth } from '../../src/http/auth.js';
@@ -20,16 +22,31 @@ export interface BenchCore {
   readonly app: App;
 }
 
-/** Builds core deps and the HTTP app over the real DynamoDB store and a runtime whose launch takes `launchMs`. */
-export function benchCore(client: DynamoDBClient, tableName: string, launchMs: number): BenchCore {
+/** What a figure may set apart from the defaults: the lifecycle, or another quota store. */
+export interface BenchCoreOptions {
+  readonly config?: LifecycleConfig;
+  readonly quotas?: QuotaStore;
+}
+
+/**
+ * Builds core deps and the HTTP app over the real DynamoDB stores (sessions and quotas) and a
+ * runtime whose launch takes `launchMs`.
+ */
+export function benchCore(
+  client: DynamoDBClient,
+  tableName: string,
+  launchMs: number,
+  options: BenchCoreOptions = {},
+): BenchCore {
   const runtime = new TimedRuntime(launchMs);
   const logger = new CountingLogger();
   const deps: CoreDeps = {
     store: new DynamoSessionStore(client, tableName),
+    quotas: options.quotas ?? new DynamoQuotaStore(client, tableName),
     runtime,
     clock: systemClock,
     ids: randomIds,
-    config: DEFAULT_LIFECYCLE,
+    config: options.config ?? DEFAULT_LIFECYCLE,
     logger,
   };
   const app = createApp({ core: deps, authenticate: localTokenAuth(BENCH_TOKEN), version: 'bench' });

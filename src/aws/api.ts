@@ -4,10 +4,11 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
+import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { authSection, ecsSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
-import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
+import { lifecycleSection, profileNames, profileSizes, withProfiles } from '../config/lifecycle.js';
 import type { CoreDeps } from '../core/deps.js';
 import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
@@ -45,10 +46,15 @@ export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
   );
   const core: CoreDeps = {
     store: new DynamoSessionStore(dynamodb, config.table.tableName),
+    quotas: new DynamoQuotaStore(dynamodb, config.table.tableName),
     runtime: new MeteredRuntime(runtime, metrics),
     clock: systemClock,
     ids: randomIds,
-    config: withProfiles(config.lifecycle, profileNames(config.ecs.profiles)),
+    config: withProfiles(
+      config.lifecycle,
+      profileNames(config.ecs.profiles),
+      profileSizes(config.ecs.profiles),
+    ),
     logger,
   };
   const app = createApp({

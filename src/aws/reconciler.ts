@@ -5,11 +5,12 @@
  */
 import type { Context } from 'aws-lambda';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
+import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { type RetireSummary, VolumeRetirer } from '../adapters/ecs/volume-retirer.js';
 import { ecsSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
-import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
+import { lifecycleSection, profileNames, profileSizes, withProfiles } from '../config/lifecycle.js';
 import type { CoreDeps } from '../core/deps.js';
 import {
   emptySummary,
@@ -47,10 +48,15 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
   const store = new DynamoSessionStore(dynamodb, config.table.tableName);
   const core: CoreDeps = {
     store,
+    quotas: new DynamoQuotaStore(dynamodb, config.table.tableName),
     runtime: new MeteredRuntime(parts.runtime, metrics),
     clock: systemClock,
     ids: randomIds,
-    config: withProfiles(config.lifecycle, profileNames(config.ecs.profiles)),
+    config: withProfiles(
+      config.lifecycle,
+      profileNames(config.ecs.profiles),
+      profileSizes(config.ecs.profiles),
+    ),
     logger,
   };
   const retirer = new VolumeRetirer({

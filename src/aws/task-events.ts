@@ -3,6 +3,7 @@
  * stops tasks only, so it needs the table and the cluster, not the profiles or the network.
  */
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
+import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { DynamoVolumeStore } from '../adapters/dynamodb/volume-store.js';
 import { createEcsClient } from '../adapters/ecs/client.js';
@@ -34,6 +35,7 @@ export function createTaskEventsHandler(env: NodeJS.ProcessEnv = process.env) {
   });
   const deps = {
     store: new DynamoSessionStore(dynamodb, config.table.tableName),
+    quotas: new DynamoQuotaStore(dynamodb, config.table.tableName),
     runtime: tasks,
     clock: systemClock,
     config: withProfiles(config.lifecycle, { names: [], envAllowLists: {} }),

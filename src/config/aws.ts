@@ -35,6 +35,9 @@ const Profile = z.strictObject({
   containerName: z.string().check(z.minLength(1)),
   port: z.int().check(z.minimum(1), z.maximum(65_535)),
   envAllow: envAllowList,
+  /** The task's size, for the usage ledger (the CDK stack sets it from the profile). */
+  vcpu: z.optional(z.number().check(z.minimum(0), z.maximum(192))),
+  memoryGiB: z.optional(z.number().check(z.minimum(0), z.maximum(1536))),
 });
 
 const Profiles = z

@@ -2,7 +2,8 @@
  * The lifecycle settings, one schema for the functions and local mode alike: bounds per variable and
  * the relations between them. Local mode only brings other defaults (its launches take seconds).
  */
-import { DEFAULT_LIFECYCLE, type LifecycleConfig } from '../core/lifecycle.js';
+import { DEFAULT_LIFECYCLE, type LifecycleConfig, type ProfileSize } from '../core/lifecycle.js';
+import { MAX_LIVE_LIMIT } from '../core/quota-ports.js';
 import { ENV } from '../names.js';
 import { integer, section } from './env.js';
 
@@ -35,6 +36,8 @@ export function lifecycleSection(defaults: LifecycleDefaults = {}) {
       [ENV.launchLeaseSeconds]: integer(base.launchLeaseSeconds, 5, 3600),
       [ENV.provisioningTimeoutSeconds]: integer(base.provisioningTimeoutSeconds, 10, 7200),
       [ENV.strangerGraceSeconds]: integer(base.strangerGraceSeconds, 0, 86_400),
+      [ENV.tenantMaxLive]: integer(base.quotas.tenantMaxLive, 1, MAX_LIVE_LIMIT),
+      [ENV.ownerMaxLive]: integer(base.quotas.ownerMaxLive, 1, MAX_LIVE_LIMIT),
     },
     crossChecks: (e) => {
       const problems: string[] = [];
@@ -63,6 +66,7 @@ export function lifecycleSection(defaults: LifecycleDefaults = {}) {
       launchLeaseSeconds: e[ENV.launchLeaseSeconds],
       provisioningTimeoutSeconds: e[ENV.provisioningTimeoutSeconds],
       strangerGraceSeconds: e[ENV.strangerGraceSeconds],
+      quotas: { ...base.quotas, tenantMaxLive: e[ENV.tenantMaxLive], ownerMaxLive: e[ENV.ownerMaxLive] },
     }),
   });
 }
@@ -71,13 +75,27 @@ export function lifecycleSection(defaults: LifecycleDefaults = {}) {
 export function withProfiles(
   lifecycle: Omit<LifecycleConfig, 'profiles' | 'defaultProfile' | 'envAllowLists'>,
   profiles: ProfileNames,
+  sizes: Readonly<Record<string, ProfileSize>> = {},
 ): LifecycleConfig {
   return {
     ...lifecycle,
     profiles: profiles.names,
     defaultProfile: profiles.names.includes('default') ? 'default' : (profiles.names[0] ?? 'default'),
     envAllowLists: profiles.envAllowLists,
+    profileSizes: sizes,
   };
+}
+
+/** The sizes profiles declare (`vcpu`, `memoryGiB`), for the usage ledger. */
+export function profileSizes(
+  profiles: Readonly<Record<string, { readonly vcpu?: number; readonly memoryGiB?: number }>>,
+): Record<string, ProfileSize> {
+  return Object.fromEntries(
+    Object.entries(profiles).map(([name, profile]) => [
+      name,
+      { vcpu: profile.vcpu ?? 0, memoryGiB: profile.memoryGiB ?? 0 },
+    ]),
+  );
 }
 
 /** Profile names and allow-lists of a profile map. */

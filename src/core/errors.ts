@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'route_not_found',
   'sandbox_not_found',
   'sandbox_conflict',
+  'owner_conflict',
+  'quota_exceeded',
   'unknown_profile',
   'invalid_cursor',
   'launch_failed',
@@ -30,7 +32,13 @@ export class SandboxError extends Error {
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
-    readonly options: { retryAfterSeconds?: number; errors?: readonly FieldError[]; cause?: unknown } = {},
+    readonly options: {
+      retryAfterSeconds?: number;
+      errors?: readonly FieldError[];
+      /** More members of the problem body (RFC 9457 extension members), e.g. `limit` of a 429. */
+      extra?: Readonly<Record<string, unknown>>;
+      cause?: unknown;
+    } = {},
   ) {
     super(detail, { cause: options.cause });
     this.name = 'SandboxError';

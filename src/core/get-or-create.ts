@@ -4,11 +4,23 @@ import { type FieldError, SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
 import { idleTimeoutError } from './lifecycle.js';
 import { type ChatKey, isLive, isTerminal, type Session } from './model.js';
+import {
+  CHAT_BUSY,
+  claimChatOwner,
+  giveBack,
+  handOver,
+  limitsOf,
+  resolveOwner,
+  takeCapacity,
+} from './quotas.js';
 import { waitWhileProvisioning } from './sandbox-ops.js';
+import { replacedUsageOf } from './settle.js';
 import { move, slidingExpiry } from './state-machine.js';
 
 /** Rounds of reuse-then-claim before giving up on a chat under heavy contention. */
 const MAX_ROUNDS = 8;
+/** First pause before going round when another create of the chat holds its unit; grows per round. */
+const BUSY_PAUSE_MS = 20;
 
 export interface GetOrCreateRequest {
   readonly key: ChatKey;
@@ -18,6 +30,8 @@ export interface GetOrCreateRequest {
   readonly maxLifetimeSeconds?: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly metadata?: Readonly<Record<string, string>>;
+  /** The end user the sandbox is for; the chat becomes theirs if it has no owner yet. */
+  readonly ownerId?: string;
   /** Epoch ms until which the answer may be held while the sandbox is provisioning; absent: no wait. */
   readonly waitUntil?: number;
 }
@@ -28,13 +42,15 @@ export interface GetOrCreateResult {
 }
 
 /**
- * Gets the chat's live sandbox or starts one (DESIGN.md "Get-or-create"): reuse is one conditional
- * write; otherwise the item the failed condition returned decides between conflict, a touch at the
- * lifetime cap, and a claim. A lost claim goes round again and then reuses the winner's session.
+ * Gets the chat's live sandbox or starts one (docs/architecture.md, "Get-or-create"): reuse is one
+ * conditional write; otherwise the item the failed condition returned decides between conflict, a
+ * touch at the lifetime cap, and a new session: its owner resolved, its capacity taken
+ * (src/core/quotas.ts), then its claim. A lost claim goes round again and then reuses the winner's
+ * session.
  */
 export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): Promise<GetOrCreateResult> {
   const { store, runtime, clock, logger } = deps;
-  const { key, agentId } = request;
+  const { key, agentId, ownerId } = request;
   const settings = resolveSettings(deps, request);
   const { profile, idleTimeoutSeconds } = settings;
 
@@ -46,6 +62,7 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
       now,
       idleTimeoutSeconds,
       expiresAt: now + idleTimeoutSeconds * 1000,
+      ...(ownerId === undefined ? {} : { ownerId }),
     });
     if (reused.ok) {
       const done = await finish(deps, reused.session, false, request.waitUntil);
@@ -61,17 +78,57 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
           `The chat has a live sandbox for agent '${current.agentId}' with profile '${current.profile}'.`,
         );
       }
+      if (ownerId !== undefined && current.ownerId !== ownerId) {
+        if (current.ownerId !== null) {
+          throw new SandboxError('owner_conflict', `The chat belongs to another owner than '${ownerId}'.`);
+        }
+        // A live sandbox from before the chat had an owner: the chat becomes the owner's, and its
+        // next session counts for them; this one stays as it is.
+        await claimChatOwner(deps, key, ownerId);
+      }
       // Live and ours, but the idle expiry would pass the lifetime cap, or come before the time the
-      // reconciler looks next: touch with the expiry capped and the due time moved up with it.
+      // reconciler looks next, or the reuse named an owner: touch with the expiry capped.
       const touched = await move(deps, 'touch', current, { idleTimeoutSeconds });
       const done = touched.ok ? await finish(deps, touched.session, false, request.waitUntil) : null;
       if (done) return done;
       continue;
     }
 
-    const session = newSession(deps, request, settings, now, current);
+    // A new session: its owner first (409 before any write), then its capacity (429 changes
+    // nothing), then the owner's claim of an unowned chat, then the session's claim.
+    const sessionId = deps.ids.sessionId();
+    const [owner, limits] = await Promise.all([
+      resolveOwner(deps, key, ownerId, current?.ownerId ?? null),
+      limitsOf(deps, key.tenant),
+    ]);
+    const taken = await takeCapacity(deps, key, owner.ownerId, sessionId, limits, current?.sessionId);
+    if (taken === CHAT_BUSY) {
+      // Another create of this chat is between its take and its claim: give it a moment, then
+      // go round and most likely reuse what it started.
+      await clock.sleep(BUSY_PAUSE_MS * (round + 1));
+      continue;
+    }
+    if (owner.claim) {
+      try {
+        await claimChatOwner(deps, key, owner.ownerId!);
+      } catch (error) {
+        await giveBack(deps, key, taken);
+        throw error;
+      }
+    }
+    const session = newSession(deps, request, settings, { now, current, sessionId, ownerId: owner.ownerId });
     const claimed = await store.claim(session, current ? current.version : null);
-    if (!claimed.ok) continue;
+    if (!claimed.ok) {
+      // Lost to another create: the winner holds the chat's units from now on. If this hand-over
+      // fails, the winner's release marks the scope due and the recount repairs it.
+      await handOver(deps, key, taken, claimed.current).catch((error: unknown) => {
+        logger.warn('could not hand capacity over to the winning session; the recount will', {
+          ...key,
+          error,
+        });
+      });
+      continue;
+    }
 
     const previous = claimed.previous;
     if (previous && !isTerminal(previous) && previous.runtimeRef) {
@@ -135,19 +192,27 @@ function resolveSettings({ config }: CoreDeps, request: GetOrCreateRequest): Set
 }
 
 function newSession(
-  { ids, config }: CoreDeps,
+  { config }: CoreDeps,
   request: GetOrCreateRequest,
   settings: Settings,
-  now: number,
-  current: Session | null,
+  claim: {
+    readonly now: number;
+    readonly current: Session | null;
+    readonly sessionId: string;
+    readonly ownerId: string | null;
+  },
 ): Session {
+  const { now, current } = claim;
   const maxExpiresAt = now + settings.maxLifetimeSeconds * 1000;
+  // The record the claim overwrites: a predecessor not settled yet hands its usage on.
+  const unsettled = current !== null && current.settledAt === null;
   return {
     tenant: request.key.tenant,
     chatId: request.key.chatId,
-    sessionId: ids.sessionId(),
+    sessionId: claim.sessionId,
     agentId: request.agentId,
     profile: settings.profile,
+    ownerId: claim.ownerId,
     status: 'provisioning',
     endpoint: null,
     runtimeRef: null,
@@ -156,7 +221,10 @@ function newSession(
     expiresAt: slidingExpiry(now, settings.idleTimeoutSeconds, maxExpiresAt),
     maxExpiresAt,
     idleTimeoutSeconds: settings.idleTimeoutSeconds,
+    runningAt: null,
     stoppedAt: null,
+    settledAt: null,
+    replacedUsage: unsettled ? replacedUsageOf(current, current.stoppedAt ?? now, config) : null,
     stopReason: null,
     statusDetail: null,
     metadata: request.metadata ?? {},

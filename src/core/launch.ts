@@ -1,6 +1,7 @@
 import type { CoreDeps } from './deps.js';
 import { LaunchError, SandboxError } from './errors.js';
 import { chatKeyOf, type Session } from './model.js';
+import { settleOrLeave } from './settle.js';
 import { move } from './state-machine.js';
 
 const LAUNCH_FAILED_RETRY_AFTER_SECONDS = 5;
@@ -41,7 +42,8 @@ export async function launchAndRecord(deps: CoreDeps, session: Session): Promise
       return deferred.ok ? deferred.session : (deferred.current ?? session);
     }
     logger.warn('launch failed', { ...about, detail: error.message });
-    await move(deps, 'failLaunch', session, { detail: error.message });
+    const failed = await move(deps, 'failLaunch', session, { detail: error.message });
+    if (failed.ok) await settleOrLeave(deps, failed.session);
     throw new SandboxError('launch_failed', 'The sandbox could not be started. Retry later.', {
       retryAfterSeconds: LAUNCH_FAILED_RETRY_AFTER_SECONDS,
       cause: error,

@@ -33,6 +33,24 @@ export interface LifecycleConfig {
    * deployment, or for a tenant the directory lost) may run before the reconciler stops it.
    */
   readonly strangerGraceSeconds: number;
+  /** Live-sandbox limits by default (a tenant's overrides, set by an operator, win). */
+  readonly quotas: QuotaDefaults;
+  /** The size of a profile's sandbox, for the usage ledger (vCPU-seconds, GiB-seconds). */
+  readonly profileSizes?: Readonly<Record<string, ProfileSize>>;
+}
+
+export interface QuotaDefaults {
+  /** Live (provisioning, running, stopping) sandboxes per tenant. */
+  readonly tenantMaxLive: number;
+  /** Live sandboxes per owner. */
+  readonly ownerMaxLive: number;
+  /** A unit taken and followed by no session is given back after this long (crash, lost claim). */
+  readonly repairGraceSeconds: number;
+}
+
+export interface ProfileSize {
+  readonly vcpu: number;
+  readonly memoryGiB: number;
 }
 
 export const DEFAULT_LIFECYCLE: LifecycleConfig = {
@@ -51,6 +69,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   maxStopAttempts: 5,
   retentionSeconds: 7 * 86_400,
   strangerGraceSeconds: 180,
+  quotas: { tenantMaxLive: 500, ownerMaxLive: 10, repairGraceSeconds: 60 },
 };
 
 /** The field error for an idle timeout outside the configured bounds, or null if it is within them. */

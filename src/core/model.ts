@@ -10,6 +10,9 @@ export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
 /** Statuses that hold the chat's lock: at most one session per chat is in one of these. */
 export const LIVE_STATUSES: readonly SandboxStatus[] = ['provisioning', 'running'];
 
+/** Statuses that hold capacity: the sandbox may still run. */
+export const COUNTED_STATUSES: readonly SandboxStatus[] = ['provisioning', 'running', 'stopping'];
+
 /** Why a session stopped. `shutdown` is local mode only: the control plane process was stopped. */
 export const STOP_REASONS = [
   'deleted',
@@ -46,6 +49,8 @@ export interface Session {
   readonly sessionId: string;
   readonly agentId: string;
   readonly profile: string;
+  /** The end user the sandbox is for: the chat's owner, when it has one. */
+  readonly ownerId: string | null;
   readonly status: SandboxStatus;
   readonly endpoint: Endpoint | null;
   /** The runtime's handle of the launched task or process, once recorded. */
@@ -55,7 +60,19 @@ export interface Session {
   readonly expiresAt: number;
   readonly maxExpiresAt: number;
   readonly idleTimeoutSeconds: number;
+  /** When the sandbox became `running` (the start of its metered run time); null if it never did. */
+  readonly runningAt: number | null;
   readonly stoppedAt: number | null;
+  /**
+   * When the ended session's capacity was given back and its usage added to the ledger; null until
+   * then (a terminal session stays due for the reconciler until it is settled).
+   */
+  readonly settledAt: number | null;
+  /**
+   * The usage of the expired predecessor this session replaced (whose record the claim overwrote),
+   * added to the ledger when this session is settled, so no run time is lost or counted twice.
+   */
+  readonly replacedUsage: ReplacedUsage | null;
   readonly stopReason: StopReason | null;
   /** Human-readable detail of a failure or an exit, for operators; never a stack trace. */
   readonly statusDetail: string | null;
@@ -79,6 +96,15 @@ export interface Session {
   readonly ttl: number | null;
 }
 
+/** A replaced predecessor's usage, kept on its successor until the successor is settled. */
+export interface ReplacedUsage {
+  readonly ownerId: string | null;
+  readonly day: string;
+  readonly sandboxSeconds: number;
+  readonly vcpuSeconds: number;
+  readonly gibSeconds: number;
+}
+
 /** The fields a transition may change. */
 export type SessionPatch = Partial<
   Pick<
@@ -89,7 +115,9 @@ export type SessionPatch = Partial<
     | 'lastActiveAt'
     | 'expiresAt'
     | 'idleTimeoutSeconds'
+    | 'runningAt'
     | 'stoppedAt'
+    | 'settledAt'
     | 'stopReason'
     | 'statusDetail'
     | 'dueAt'

@@ -3,6 +3,13 @@
  * imports an SDK.
  */
 import type { ChatKey, Endpoint, SandboxStatus, Session, SessionPatch } from './model.js';
+import type { QuotaScope, UsageRecord } from './quota-ports.js';
+
+/** Usage to add to one scope's day totals. */
+export interface ScopedUsage {
+  readonly scope: QuotaScope;
+  readonly usage: UsageRecord;
+}
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -24,6 +31,8 @@ export interface ReuseMiss {
 export interface ReuseRequest {
   readonly agentId: string;
   readonly profile: string;
+  /** When given, the session must be this owner's. */
+  readonly ownerId?: string;
   readonly now: number;
   readonly expiresAt: number;
   readonly idleTimeoutSeconds: number;
@@ -41,7 +50,10 @@ export type UpdateResult =
   | { readonly ok: true; readonly session: Session }
   | { readonly ok: false; readonly current: Session | null };
 
-export type ClaimResult = { readonly ok: true; readonly previous: Session | null } | { readonly ok: false };
+export type ClaimResult =
+  | { readonly ok: true; readonly previous: Session | null }
+  /** Another writer got there first: the chat's item as it stood (null if it is gone again). */
+  | { readonly ok: false; readonly current: Session | null };
 
 export interface Page<T> {
   readonly items: readonly T[];
@@ -51,6 +63,7 @@ export interface Page<T> {
 export interface ListQuery {
   readonly statuses?: readonly SandboxStatus[];
   readonly agentId?: string;
+  readonly ownerId?: string;
   readonly limit: number;
   readonly cursor?: string;
 }
@@ -67,9 +80,9 @@ export interface SessionStore {
    * The reuse path, one write: sets `lastActiveAt = now`, `expiresAt` and `idleTimeoutSeconds` (and
    * increments `version`) if and only if the chat's session is `provisioning` or `running`,
    * `expiresAt > now`, `agentId` and `profile` are the request's, the new `expiresAt` is at most
-   * `maxExpiresAt`, and it is not before `dueAt` (a session without `dueAt` passes): a shorter expiry
-   * must move the reconciler's due time too, which is `touch`'s job. A miss answers the item as it
-   * stood.
+   * `maxExpiresAt`, it is not before `dueAt` (a session without `dueAt` passes: a shorter expiry
+   * must move the reconciler's due time too, which is `touch`'s job), and, when the request names
+   * one, `ownerId` is the request's. A miss answers the item as it stood.
    */
   reuse(key: ChatKey, request: ReuseRequest): Promise<ReuseResult>;
   /**
@@ -82,6 +95,18 @@ export interface SessionStore {
    * its `sessionId`, its `version`, its status one of `statusIn`. A miss answers the item as it stood.
    */
   update(key: ChatKey, expect: WriteExpectation, patch: SessionPatch): Promise<UpdateResult>;
+  /**
+   * Settles an ended session in one transaction: the `settle` transition's write (conditional on
+   * `expect`, and on the session not being settled yet) and `usage` added to each scope's day
+   * totals. Answers false, changing nothing, when the condition does not hold (settled already, or
+   * not the chat's session any more).
+   */
+  settle(
+    key: ChatKey,
+    expect: WriteExpectation,
+    patch: SessionPatch,
+    usage: readonly ScopedUsage[],
+  ): Promise<boolean>;
   /** Sessions whose `dueAt` is at or before `dueBy`, across all shards, in pages. */
   listDue(dueBy: number): AsyncIterable<Session>;
   /** A tenant's sessions, newest first, with an opaque cursor. */

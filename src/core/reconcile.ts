@@ -6,7 +6,9 @@ import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
 import { chatKeyOf, isLive, isTerminal, type Session } from './model.js';
-import type { SessionStore } from './ports.js';
+import type { SessionStore, UpdateResult } from './ports.js';
+import { recountScope } from './quotas.js';
+import { settle, settleOrLeave } from './settle.js';
 import { move } from './state-machine.js';
 
 export const RECONCILER_LEASE = 'reconciler';
@@ -36,6 +38,10 @@ export interface ReconcileSummary {
   orphansStopped: number;
   /** Tasks no session names, stopped once older than the stranger grace. */
   strangersStopped: number;
+  /** Ended sessions settled here (their settling right after the end did not complete). */
+  settled: number;
+  /** Capacity units given back by the recount: taken by a create that no session followed. */
+  unitsRecovered: number;
   errors: number;
   /** True when the deadline cut the pass short; the rest is picked up by the next pass. */
   truncated: boolean;
@@ -55,6 +61,8 @@ export const RECONCILE_COUNTERS: readonly Counter[] = [
   'stopRetried',
   'orphansStopped',
   'strangersStopped',
+  'settled',
+  'unitsRecovered',
   'errors',
 ];
 
@@ -140,6 +148,7 @@ export async function reconcilePass(
     }
   }
   if (!summary.truncated) await sweepOrphans(deps, outOfTime, summary);
+  if (!summary.truncated) await repairQuotas(deps, start, outOfTime, summary);
   const busy = RECONCILE_COUNTERS.some((counter) => summary[counter] > 0) || summary.truncated;
   if (busy) logger.info('reconcile pass', { ...summary, durationMs: clock.now() - start });
   return summary;
@@ -151,7 +160,9 @@ async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | nu
   const now = clock.now();
 
   if (isTerminal(session)) {
-    // A terminal item that still carries due attributes: take it off the index.
+    // Ended but not settled (a crash, or a failed settle): settle it now. Settled but still in the
+    // index: take it off.
+    if (session.settledAt === null) return (await settle(deps, session)) ? 'settled' : null;
     return (await move(deps, 'clearDue', session, {})).ok ? 'finished' : null;
   }
 
@@ -165,7 +176,7 @@ async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | nu
     // Due but unexpired: a keepalive or reuse moved the expiry. Ask the runtime too, so a task that
     // ended while its stopped event was lost is not handed out again and again.
     const ended = await endedTask(deps, session);
-    if (ended) return (await move(deps, 'exit', session, { detail: ended })).ok ? 'finished' : null;
+    if (ended) return finishEnded(deps, await move(deps, 'exit', session, { detail: ended }));
     return (await move(deps, 'rearm', session, {})).ok ? 'rearmed' : null;
   }
 
@@ -181,7 +192,7 @@ async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | nu
     session.stopAttempts >= config.maxStopAttempts
   ) {
     const detail = state.status === 'stopped' ? state.reason : session.statusDetail;
-    return (await move(deps, 'confirmStop', session, { detail })).ok ? 'finished' : null;
+    return finishEnded(deps, await move(deps, 'confirmStop', session, { detail }));
   }
   await runtime.stop(session.runtimeRef!, session.stopReason ?? 'stopping');
   return (await move(deps, 'retryStop', session, {})).ok ? 'stopRetried' : null;
@@ -192,8 +203,10 @@ async function handleProvisioning(deps: CoreDeps, session: Session, now: number)
   const { runtime, config } = deps;
   const fail = async (detail: string): Promise<Counter | null> => {
     const failed = await move(deps, 'failProvisioning', session, { detail });
-    if (failed.ok && session.runtimeRef) await runtime.stop(session.runtimeRef, 'launch failed');
-    return failed.ok ? 'failed' : null;
+    if (!failed.ok) return null;
+    if (session.runtimeRef) await runtime.stop(session.runtimeRef, 'launch failed');
+    await settleOrLeave(deps, failed.session);
+    return 'failed';
   };
 
   if (now - session.createdAt >= config.provisioningTimeoutSeconds * 1000) {
@@ -247,7 +260,35 @@ async function verifyRunning(deps: CoreDeps, session: Session): Promise<Counter 
   if (session.status !== 'running') return null;
   const reason = await endedTask(deps, session);
   if (!reason) return null;
-  return (await move(deps, 'exit', session, { detail: reason })).ok ? 'finished' : null;
+  return finishEnded(deps, await move(deps, 'exit', session, { detail: reason }));
+}
+
+/** After a transition that ends a session: settle it (or leave it due), and count it finished. */
+async function finishEnded(deps: CoreDeps, written: UpdateResult): Promise<Counter | null> {
+  if (!written.ok) return null;
+  await settleOrLeave(deps, written.session);
+  return 'finished';
+}
+
+/** Recounts every capacity scope a take marked due (src/core/quotas.ts). */
+async function repairQuotas(
+  deps: CoreDeps,
+  now: number,
+  outOfTime: () => boolean,
+  summary: ReconcileSummary,
+): Promise<void> {
+  for await (const state of deps.quotas.listDue(now)) {
+    if (outOfTime()) {
+      summary.truncated = true;
+      return;
+    }
+    try {
+      summary.unitsRecovered += await recountScope(deps, state, now);
+    } catch (error) {
+      summary.errors += 1;
+      deps.logger.error('recount of a capacity scope failed', { scope: state.scope, error });
+    }
+  }
 }
 
 /** Sessions read per store call during the orphan sweep. */

@@ -1,12 +1,13 @@
 import type { CoreDeps } from './deps.js';
 import { isTerminal } from './model.js';
 import type { RuntimeEvent, SandboxRuntime } from './ports.js';
+import { settleOrLeave } from './settle.js';
 import { move } from './state-machine.js';
 
 export type RuntimeEventOutcome = 'applied' | 'ignored' | 'stopped_stray_task';
 
 /** What applying a runtime event needs: no launches, so only the runtime's `stop`. */
-export type RuntimeEventDeps = Pick<CoreDeps, 'store' | 'clock' | 'config' | 'logger'> & {
+export type RuntimeEventDeps = Pick<CoreDeps, 'store' | 'quotas' | 'clock' | 'config' | 'logger'> & {
   readonly runtime: Pick<SandboxRuntime, 'stop'>;
 };
 
@@ -57,7 +58,10 @@ export async function onRuntimeEvent(
             ...(event.version === undefined ? {} : { eventVersion: event.version }),
           });
     if (!written) return 'ignored';
-    if (written.ok) return 'applied';
+    if (written.ok) {
+      if (isTerminal(written.session)) await settleOrLeave(deps, written.session);
+      return 'applied';
+    }
   }
   logger.warn('runtime event lost every round to concurrent writes', { ...key, sessionId: event.sessionId });
   return 'ignored';

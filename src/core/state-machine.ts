@@ -43,6 +43,7 @@ export interface TransitionInputs {
   readonly failProvisioning: { readonly detail: string };
   readonly holdLaunch: Record<string, never>;
   readonly rearm: Record<string, never>;
+  readonly settle: Record<string, never>;
   readonly clearDue: Record<string, never>;
 }
 
@@ -64,6 +65,11 @@ type Table = { readonly [N in TransitionName]: Transition<TransitionInputs[N]> }
 
 const STOPPABLE: readonly SandboxStatus[] = ['provisioning', 'running', 'stopping'];
 
+/**
+ * Ends a session. It stays in the due index (due at once) until it is settled: its capacity given
+ * back and its usage added to the ledger (`settle`), so a crash in between is finished by the
+ * reconciler's next pass.
+ */
 function terminal(
   now: number,
   status: 'stopped' | 'failed',
@@ -77,7 +83,7 @@ function terminal(
     statusDetail: detail,
     stoppedAt: now,
     endpoint: null,
-    dueAt: null,
+    dueAt: now,
     ttl: Math.floor(now / SECOND) + config.retentionSeconds,
   };
 }
@@ -167,6 +173,7 @@ export const TRANSITIONS: Table = {
         status: 'running',
         endpoint,
         runtimeRef: ref,
+        runningAt: now,
         expiresAt,
         dueAt: expiresAt,
         statusDetail: null,
@@ -248,8 +255,16 @@ export const TRANSITIONS: Table = {
     fence: 'version',
     patch: (session) => ({ dueAt: read(session).expiresAt }),
   },
+  settle: {
+    trigger:
+      'a session ended: its capacity is given back and its usage added to the ledger (one transaction); the reconciler retries',
+    from: ['stopped', 'failed'],
+    to: 'same',
+    fence: 'session',
+    patch: (_session, now) => ({ settledAt: now, dueAt: null }),
+  },
   clearDue: {
-    trigger: 'reconciler: a terminal session still in the due index',
+    trigger: 'reconciler: a settled session still in the due index',
     from: ['stopped', 'failed'],
     to: 'same',
     fence: 'version',

@@ -8,6 +8,7 @@ import { problemResponse } from './problems.js';
 import { honoPath, type RouteHandler, type RouteSpec, routeHandler } from './route.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
+import { registerUsageRoutes } from './routes/usage-routes.js';
 
 /** What the server answered, for metrics: the route template, not the path, and the problem code. */
 export interface HttpAnswer {
@@ -116,6 +117,7 @@ export function createApp(deps: AppDeps): App {
   });
 
   registerSandboxRoutes(router, deps);
+  registerUsageRoutes(router, deps);
 
   let document: Record<string, unknown> | undefined;
   app.get('/v1/openapi.json', (c) => {

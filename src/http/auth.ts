@@ -34,7 +34,7 @@ export function bearerTokenAuth(tenantsByTokenSha256: ReadonlyMap<string, string
   };
 }
 
-/** Local mode: one token, tenant `local`. */
-export function localTokenAuth(token: string): Authenticator {
-  return bearerTokenAuth(new Map([[sha256(token).toString('hex'), 'local']]));
+/** Local mode: the data folder's token for tenant `local`, and any more tokens of other tenants. */
+export function localTokenAuth(token: string, more: ReadonlyMap<string, string> = new Map()): Authenticator {
+  return bearerTokenAuth(new Map([...more, [sha256(token).toString('hex'), 'local']]));
 }

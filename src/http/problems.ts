@@ -16,6 +16,8 @@ export const ERROR_STATUS_MAP: Record<ErrorCode, ContentfulStatusCode> = {
   route_not_found: 404,
   sandbox_not_found: 404,
   sandbox_conflict: 409,
+  owner_conflict: 409,
+  quota_exceeded: 429,
   unknown_profile: 422,
   invalid_cursor: 422,
   launch_failed: 503,
@@ -33,6 +35,8 @@ const TITLES: Record<ErrorCode, string> = {
   route_not_found: 'No such route',
   sandbox_not_found: 'Sandbox not found',
   sandbox_conflict: 'The chat has a sandbox for another agent or profile',
+  owner_conflict: 'The chat belongs to another owner',
+  quota_exceeded: 'Live sandbox limit reached',
   unknown_profile: 'Unknown sandbox profile',
   invalid_cursor: 'Invalid cursor',
   launch_failed: 'The sandbox could not be started',
@@ -53,6 +57,8 @@ export interface Problem {
   code: ErrorCode;
   detail: string;
   errors?: readonly FieldError[];
+  /** Extension members (`limit` of a 429). */
+  [member: string]: unknown;
 }
 
 export function problemType(code: ErrorCode): string {
@@ -69,6 +75,7 @@ export function problemOf(error: SandboxError): Problem {
     // 5xx details are fixed text: whatever caused them stays in the logs.
     detail: status >= 500 ? (SERVER_DETAILS[error.code] ?? GENERIC_DETAIL) : error.detail,
     ...(error.options.errors ? { errors: error.options.errors } : {}),
+    ...(status < 500 ? error.options.extra : {}),
   };
 }
 

@@ -13,6 +13,7 @@ export function renderSandbox(session: Session): z.infer<typeof Sandbox> {
     sessionId: session.sessionId,
     agentId: session.agentId,
     profile: session.profile,
+    ownerId: session.ownerId,
     status: session.status,
     endpoint: session.endpoint,
     createdAt: iso(session.createdAt),

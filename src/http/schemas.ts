@@ -87,6 +87,17 @@ const Metadata = z
   );
 
 const seconds = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+
+/** An end user of the calling platform. */
+export const OWNER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+const OwnerId = z.string().check(
+  z.regex(OWNER_ID, '1-128 characters from A-Z a-z 0-9 . _ : @ -'),
+  z.meta({
+    description:
+      'The end user the sandbox is for. A chat belongs to the owner of its first sandbox (or the first one named); another owner is 409 owner_conflict. Live sandboxes are limited per owner.',
+    examples: ['user-42@example.com'],
+  }),
+);
 const WaitSeconds = seconds(0, 25).check(
   z.meta({
     description: 'Hold the answer up to this long (counted from arrival) while the sandbox is provisioning.',
@@ -106,6 +117,7 @@ export const GetOrCreateBody = z
     maxLifetimeSeconds: z.optional(seconds(1, 86_400)),
     env: z.optional(Env),
     metadata: z.optional(Metadata),
+    ownerId: z.optional(OwnerId),
     waitSeconds: z.optional(WaitSeconds),
   })
   .register(z.globalRegistry, { id: 'GetOrCreateRequest' });
@@ -131,6 +143,7 @@ export const ListQuery = z.object({
     ),
   ),
   agentId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  ownerId: z.optional(OwnerId),
   limit: z._default(seconds(1, 100), 50),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
@@ -145,6 +158,7 @@ export const Sandbox = z
     sessionId: z.string(),
     agentId: z.string(),
     profile: z.string(),
+    ownerId: z.nullable(z.string()),
     status: z.enum(SANDBOX_STATUSES),
     endpoint: z.nullable(z.object({ host: z.string(), port: z.int() })),
     createdAt: IsoTime,
@@ -177,6 +191,34 @@ export const HealthResponse = z
   })
   .register(z.globalRegistry, { id: 'Health' });
 
+const DATE = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$/;
+const Day = z.string().check(z.regex(DATE, 'a date, YYYY-MM-DD'), z.meta({ format: 'date' }));
+
+export const UsageQuery = z.object({
+  ownerId: z.optional(OwnerId),
+  from: z.optional(Day.check(z.meta({ description: 'First day (UTC), default 6 days before `to`.' }))),
+  to: z.optional(Day.check(z.meta({ description: 'Last day (UTC), default today.' }))),
+});
+
+const LiveCount = z.object({ live: z.int(), limit: z.int() });
+const DayTotals = z.object({
+  date: Day,
+  sessions: z.int(),
+  sandboxSeconds: z.number(),
+  vcpuSeconds: z.number(),
+  gibSeconds: z.number(),
+});
+
+export const UsageResponse = z
+  .object({
+    tenant: LiveCount,
+    owner: z.nullable(z.object({ ownerId: z.string(), live: z.int(), limit: z.int() })),
+    from: Day,
+    to: Day,
+    days: z.array(DayTotals),
+  })
+  .register(z.globalRegistry, { id: 'Usage' });
+
 export const ProblemSchema = z
   .object({
     type: z.string(),
@@ -185,5 +227,12 @@ export const ProblemSchema = z
     code: z.enum(ERROR_CODES),
     detail: z.string(),
     errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+    limit: z.optional(
+      z.object({ scope: z.enum(['tenant', 'owner']), max: z.int(), current: z.int() }).check(
+        z.meta({
+          description: 'quota_exceeded: which limit, its value, and the live sandboxes it counts now.',
+        }),
+      ),
+    ),
   })
   .register(z.globalRegistry, { id: 'Problem' });

@@ -6,9 +6,11 @@ import {
   LOCAL_LIFECYCLE_DEFAULTS,
   lifecycleSection,
   profileNames,
+  profileSizes,
   withProfiles,
 } from '../config/lifecycle.js';
 import type { LifecycleConfig } from '../core/lifecycle.js';
+import { TENANT_PATTERN } from '../core/model.js';
 import { ENV } from '../names.js';
 import * as z from '../zod.js';
 import { StartupError } from './startup-error.js';
@@ -18,7 +20,15 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 const LocalProfileSchema = z.strictObject({
   command: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
   envAllow: envAllowList,
+  /** A nominal size for the usage ledger; local processes have no size of their own. */
+  vcpu: z.optional(z.number().check(z.minimum(0), z.maximum(192))),
+  memoryGiB: z.optional(z.number().check(z.minimum(0), z.maximum(1536))),
 });
+
+const Tokens = z.record(
+  z.string().check(z.regex(/^[0-9a-f]{64}$/, 'keys are sha256 hex digests')),
+  z.string().check(z.regex(TENANT_PATTERN, 'tenants are 1-256 of [A-Za-z0-9._:/@+=,-]')),
+);
 
 const LocalProfiles = z.record(
   z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'profile names are 1-64 of [A-Za-z0-9._-]')),
@@ -46,6 +56,8 @@ const localSection = section({
       'sandbox-sessions',
     ),
     [ENV.dynamodbEndpoint]: z.optional(z.url('must be a URL')),
+    /** More tenants, as on AWS: JSON { "<sha256 hex of a token>": "<tenant>" }. */
+    [ENV.apiTokens]: z.optional(json(Tokens, '{ "<sha256 hex of a token>": "<tenant>" }')),
     /** Extra profiles as JSON: { "<name>": { "command": ["program", "arg", ...], "envAllow"?: [...] } }. */
     SANDBOX_LOCAL_PROFILES: z.optional(
       json(LocalProfiles, '{ "<name>": { "command": ["program", ...], "envAllow"?: ["APP_*", ...] } }'),
@@ -59,6 +71,8 @@ export interface LocalConfig {
   readonly host: string;
   /** The token from SANDBOX_API_TOKEN; absent, the data folder's own (generated on first start). */
   readonly apiToken: string | undefined;
+  /** More tokens (sha256 hex -> tenant), as SANDBOX_API_TOKENS sets them on AWS. */
+  readonly tenantsByTokenSha256: ReadonlyMap<string, string>;
   /** Host names the API answers for beyond loopback and `host`. */
   readonly allowedHosts: readonly string[];
   /** Whether `host` is reachable from other machines. */
@@ -94,13 +108,17 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
   }
   const e = parsed.local;
   const profiles: Record<string, LocalProfile> = {
-    default: { command: [process.execPath, DEMO_AGENT_PATH] },
+    // Sized like the AWS default profile (1 vCPU, 2 GiB), so local usage totals read the same.
+    default: { command: [process.execPath, DEMO_AGENT_PATH], vcpu: 1, memoryGiB: 2 },
     ...(e.SANDBOX_LOCAL_PROFILES as Record<string, LocalProfile> | undefined),
   };
   return {
     port: e.PORT,
     host: e.HOST,
     apiToken: e.SANDBOX_API_TOKEN,
+    tenantsByTokenSha256: new Map(
+      Object.entries((e[ENV.apiTokens] as Record<string, string> | undefined) ?? {}),
+    ),
     allowedHosts: e.SANDBOX_ALLOWED_HOSTS.split(',')
       .map((name) => name.trim())
       .filter((name) => name.length > 0),
@@ -111,6 +129,6 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     tableName: e[ENV.tableName],
     dynamoEndpoint: e[ENV.dynamodbEndpoint],
     profiles,
-    lifecycle: withProfiles(parsed.lifecycle, profileNames(profiles)),
+    lifecycle: withProfiles(parsed.lifecycle, profileNames(profiles), profileSizes(profiles)),
   };
 }

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { localDynamoClient, type StaticCredentials } from '../adapters/dynamodb/client.js';
 import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
+import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { LocalProcessRuntime } from '../adapters/local/local-runtime.js';
 import type { CoreDeps } from '../core/deps.js';
@@ -17,8 +17,13 @@ import { localTokenAuth } from '../http/auth.js';
 import { VERSION } from '../version.js';
 import type { LocalConfig } from './config.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
-import { apiTokenOf, loadOrCreateSecret, SECRET_FILES } from './data-dir-secrets.js';
-import { type LocalDynamo, startLocalDynamo } from './dynamodb-local.js';
+import { apiTokenOf, dynamoCredentialsOf } from './data-dir-secrets.js';
+import {
+  type LocalDynamo,
+  removeEndpointFile,
+  startLocalDynamo,
+  writeEndpointFile,
+} from './dynamodb-local.js';
 import { localHostGuard } from './host-guard.js';
 import { StartupError } from './startup-error.js';
 
@@ -46,26 +51,18 @@ export async function startLocalControlPlane(
   let dynamo: LocalDynamo | null = null;
   try {
     await assertPortFree(config.host, config.port);
-    const credentials = dynamoCredentials(config.dataDir);
+    const credentials = dynamoCredentialsOf(config.dataDir);
     if (!config.dynamoEndpoint)
       dynamo = await startLocalDynamo({ dataDir: join(config.dataDir, 'dynamodb'), credentials });
+    // Where operator commands (npm run limits) find the running database.
+    if (dynamo) writeEndpointFile(config.dataDir, dynamo.endpoint);
     return await serveControlPlane(config, logger, { dynamo, credentials, lock });
   } catch (error) {
     await dynamo?.stop();
+    removeEndpointFile(config.dataDir);
     lock.release();
     throw error;
   }
-}
-
-/**
- * The data folder's DynamoDB access key: DynamoDB Local keeps one database per key, so a key nobody
- * else knows keeps this folder's sessions out of reach of anything else that can reach its port.
- */
-function dynamoCredentials(dataDir: string): StaticCredentials {
-  const accessKeyId = loadOrCreateSecret(join(dataDir, SECRET_FILES.dynamoAccessKey), () =>
-    randomBytes(16).toString('hex'),
-  );
-  return { accessKeyId, secretAccessKey: accessKeyId };
 }
 
 async function serveControlPlane(
@@ -85,6 +82,7 @@ async function serveControlPlane(
   });
   const deps: CoreDeps = {
     store: new DynamoSessionStore(client, config.tableName),
+    quotas: new DynamoQuotaStore(client, config.tableName),
     runtime,
     clock: systemClock,
     ids: randomIds,
@@ -109,7 +107,7 @@ async function serveControlPlane(
   const apiToken = config.apiToken ?? apiTokenOf(config.dataDir);
   const app = createApp({
     core: deps,
-    authenticate: localTokenAuth(apiToken),
+    authenticate: localTokenAuth(apiToken, config.tenantsByTokenSha256),
     version: VERSION,
     acceptsHost: localHostGuard(config.host, config.allowedHosts),
   });
@@ -137,6 +135,7 @@ async function serveControlPlane(
       await runtime.allExited();
       client.destroy();
       await dynamo?.stop();
+      removeEndpointFile(config.dataDir);
       lock.release();
     },
   };

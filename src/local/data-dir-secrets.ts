@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StaticCredentials } from '../adapters/dynamodb/client.js';
 
 /** File names inside the data folder. */
 export const SECRET_FILES = {
@@ -44,4 +45,15 @@ export function loadOrCreateSecret(file: string, make: () => string = newSecret)
 /** The data folder's API token (`<dataDir>/api-token`). */
 export function apiTokenOf(dataDir: string): string {
   return loadOrCreateSecret(join(dataDir, SECRET_FILES.apiToken));
+}
+
+/**
+ * The data folder's DynamoDB access key: DynamoDB Local keeps one database per key, so a key nobody
+ * else knows keeps this folder's sessions out of reach of anything else that can reach its port.
+ */
+export function dynamoCredentialsOf(dataDir: string): StaticCredentials {
+  const accessKeyId = loadOrCreateSecret(join(dataDir, SECRET_FILES.dynamoAccessKey), () =>
+    randomBytes(16).toString('hex'),
+  );
+  return { accessKeyId, secretAccessKey: accessKeyId };
 }

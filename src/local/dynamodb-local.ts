@@ -66,6 +66,31 @@ const PID_FILE = 'dynamodb-local.pid';
 const JAR = 'DynamoDBLocal.jar';
 const START_TIMEOUT_MS = 60_000;
 
+/** The file in a data folder that names the endpoint of the DynamoDB Local a control plane runs. */
+export const ENDPOINT_FILE = 'dynamodb-endpoint';
+
+export function writeEndpointFile(dataDir: string, endpoint: string): void {
+  writeFileSync(join(dataDir, ENDPOINT_FILE), `${endpoint}\n`, { mode: 0o600 });
+}
+
+export function removeEndpointFile(dataDir: string): void {
+  rmSync(join(dataDir, ENDPOINT_FILE), { force: true });
+}
+
+/** The endpoint a running control plane of `dataDir` serves DynamoDB Local on, if it answers. */
+export async function runningEndpoint(
+  dataDir: string,
+  credentials: StaticCredentials,
+): Promise<string | null> {
+  let endpoint: string;
+  try {
+    endpoint = readFileSync(join(dataDir, ENDPOINT_FILE), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  return (await answersAt(endpoint, credentials)) ? endpoint : null;
+}
+
 /** The major version in `java -version` output ('1.8.0_402' is 8, '17.0.15' is 17), or null. */
 export function javaMajorVersion(versionOutput: string): number | null {
   const match = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);

@@ -37,19 +37,43 @@ describe('get-or-create under concurrency', () => {
 });
 
 describe('DynamoDB calls per operation', () => {
-  it('costs one write to reuse and at most three calls plus the launch to create', async () => {
+  it('costs one write to reuse, and to create: the chat read, one take per scope, the claim and the record', async () => {
     const table = await createTestTable();
     const calls = countCommands(table.client);
     const deps = coreDeps(table.store);
     const key = { tenant: 't1', chatId: '44444444-4444-4444-8444-444444444444' };
 
     await getOrCreate(deps, { key, agentId: 'a1' });
-    // Failed reuse (the item is absent), claim, record of the task.
-    expect(calls.names).toEqual(['UpdateItemCommand', 'PutItemCommand', 'UpdateItemCommand']);
+    // The tenant's first create also reads its limits and creates its capacity item.
+    expect(calls.names.slice().sort()).toEqual(
+      [
+        'UpdateItemCommand', // the reuse, missed: no item
+        'GetItemCommand', // the chat record (its owner)
+        'GetItemCommand', // the tenant's limits (then cached)
+        'UpdateItemCommand', // the take, missed: no capacity item yet
+        'PutItemCommand', // the capacity item
+        'UpdateItemCommand', // the take
+        'PutItemCommand', // the claim
+        'UpdateItemCommand', // the record of the task
+      ].sort(),
+    );
     expect(deps.runtime.launches).toBe(1);
 
     calls.reset();
     await getOrCreate(deps, { key, agentId: 'a1' });
     expect(calls.names).toEqual(['UpdateItemCommand']);
+
+    calls.reset();
+    await getOrCreate(deps, {
+      key: { ...key, chatId: '55555555-5555-4555-8555-555555555555' },
+      agentId: 'a1',
+    });
+    expect(calls.names).toEqual([
+      'UpdateItemCommand',
+      'GetItemCommand',
+      'UpdateItemCommand',
+      'PutItemCommand',
+      'UpdateItemCommand',
+    ]);
   });
 });

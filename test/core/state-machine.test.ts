@@ -31,6 +31,7 @@ const INPUTS: TransitionInputs = {
   failProvisioning: { detail: 'timeout' },
   holdLaunch: {},
   rearm: {},
+  settle: {},
   clearDue: {},
 };
 
@@ -44,6 +45,7 @@ function session(status: SandboxStatus, chatId: string): Session {
     sessionId: `00000000-0000-4000-8000-${chatId.slice(-12)}`,
     agentId: 'agent-a',
     profile: 'default',
+    ownerId: null,
     status,
     endpoint: status === 'running' ? { host: '10.0.0.1', port: 8000 } : null,
     runtimeRef: status === 'provisioning' ? null : 'task/1',
@@ -53,6 +55,9 @@ function session(status: SandboxStatus, chatId: string): Session {
     maxExpiresAt: T0 + 28_800_000,
     idleTimeoutSeconds: 900,
     stoppedAt: terminal ? T0 : null,
+    runningAt: null,
+    settledAt: null,
+    replacedUsage: null,
     stopReason:
       status === 'stopping' || status === 'stopped'
         ? 'deleted'
@@ -133,7 +138,8 @@ describe('the state machine', () => {
       const terminal = result.session.status === 'stopped' || result.session.status === 'failed';
       // A session that ends leaves the due index and gets its TTL; a live one never has a TTL.
       if (terminal && status !== 'stopped' && status !== 'failed') {
-        expect(result.session).toMatchObject({ dueAt: null, endpoint: null, stoppedAt: T0 + 1_000 });
+        // Due at once: settling (capacity and usage) follows, or the reconciler does it.
+        expect(result.session).toMatchObject({ dueAt: T0 + 1_000, endpoint: null, stoppedAt: T0 + 1_000 });
         expect(result.session.ttl).toBeGreaterThan(0);
       }
       if (!terminal) expect(result.session.ttl).toBeNull();

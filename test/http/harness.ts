@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { LifecycleConfig } from '../../src/core/lifecycle.js';
 import { createApp } from '../../src/http/app.js';
 import { localTokenAuth } from '../../src/http/auth.js';
@@ -10,12 +11,25 @@ export const CHAT = '11111111-1111-4111-8111-111111111111';
 
 /** The app over DynamoDB Local and a fake runtime, with helpers to call it as a client would. */
 export async function httpHarness(
-  options: { config?: Partial<LifecycleConfig>; acceptsHost?: (host: string) => boolean } = {},
+  options: {
+    config?: Partial<LifecycleConfig>;
+    acceptsHost?: (host: string) => boolean;
+    /** More callers: token -> tenant (the harness's own token is tenant `local`). */
+    tenants?: Readonly<Record<string, string>>;
+  } = {},
 ) {
   const deps = coreDeps((await createTestTable()).store, options.config ? { config: options.config } : {});
   const app = createApp({
     core: deps,
-    authenticate: localTokenAuth(TOKEN),
+    authenticate: localTokenAuth(
+      TOKEN,
+      new Map(
+        Object.entries(options.tenants ?? {}).map(([token, tenant]) => [
+          createHash('sha256').update(token).digest('hex'),
+          tenant,
+        ]),
+      ),
+    ),
     version: '9.9.9',
     ...(options.acceptsHost ? { acceptsHost: options.acceptsHost } : {}),
   });

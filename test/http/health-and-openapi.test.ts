@@ -33,6 +33,7 @@ describe('health and OpenAPI', () => {
       '/v1/chats/{chatId}/sandbox/keepalive',
       '/v1/health',
       '/v1/sandboxes',
+      '/v1/usage',
     ]);
     expect(Object.keys(doc.paths['/v1/chats/{chatId}/sandbox']).sort()).toEqual(['delete', 'get', 'put']);
     expect(doc.components.schemas.GetOrCreateRequest.required).toEqual(['agentId']);

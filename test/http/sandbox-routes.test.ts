@@ -99,11 +99,14 @@ describe('sandbox routes', () => {
 
   it('answers 503 capacity_unavailable when the chat stays contended', async () => {
     h.deps.store.reuse = async () => ({ ok: false, current: null });
-    h.deps.store.claim = async () => ({ ok: false });
-    const response = await h.put(CHAT, { agentId: 'a1' });
+    h.deps.store.claim = async () => ({ ok: false, current: null });
+    const response = await h.put(CHAT, { agentId: 'a1', ownerId: 'alice' });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');
     expect((await problem(response)).code).toBe('capacity_unavailable');
+    // Every round's lost claim gave back the units it took.
+    expect(await h.deps.quotas.count({ kind: 'tenant', tenant: 'local' })).toBe(0);
+    expect(await h.deps.quotas.count({ kind: 'owner', tenant: 'local', ownerId: 'alice' })).toBe(0);
   });
 
   it('answers 500 internal_error without detail when something unexpected breaks', async () => {

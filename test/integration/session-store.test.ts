@@ -13,6 +13,7 @@ function session(overrides: Partial<Session> = {}): Session {
     sessionId: 's1',
     agentId: 'a1',
     profile: 'default',
+    ownerId: null,
     status: 'running',
     endpoint: { host: '10.0.0.1', port: 8000 },
     runtimeRef: 'task/s1',
@@ -22,6 +23,9 @@ function session(overrides: Partial<Session> = {}): Session {
     maxExpiresAt: T0 + 3_600_000,
     idleTimeoutSeconds: 900,
     stoppedAt: null,
+    runningAt: null,
+    settledAt: null,
+    replacedUsage: null,
     stopReason: null,
     statusDetail: null,
     metadata: { team: 'search' },
@@ -61,16 +65,22 @@ describe('DynamoSessionStore', () => {
     expect(await table.store.get(key)).toEqual(session());
   });
 
-  it('refuses a claim when the chat has an item and no version is expected', async () => {
+  it('refuses a claim when the chat has an item and no version is expected, answering the item', async () => {
     await table.store.claim(session(), null);
-    expect(await table.store.claim(session({ sessionId: 's2' }), null)).toEqual({ ok: false });
+    expect(await table.store.claim(session({ sessionId: 's2' }), null)).toEqual({
+      ok: false,
+      current: session(),
+    });
   });
 
   it('claims over the expected version and answers the replaced item', async () => {
     await table.store.claim(session(), null);
     const result = await table.store.claim(session({ sessionId: 's2', version: 2 }), 1);
     expect(result).toEqual({ ok: true, previous: session() });
-    expect(await table.store.claim(session({ sessionId: 's3', version: 3 }), 1)).toEqual({ ok: false });
+    expect(await table.store.claim(session({ sessionId: 's3', version: 3 }), 1)).toEqual({
+      ok: false,
+      current: session({ sessionId: 's2', version: 2 }),
+    });
   });
 
   it('reuses a live unexpired session of the same agent and profile in one write', async () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,9 @@ describe('local control plane, end to end', () => {
     SANDBOX_TABLE_NAME: `e2e-${randomUUID()}`,
     DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
     SANDBOX_RECONCILE_INTERVAL_SECONDS: '1',
+    SANDBOX_API_TOKENS: JSON.stringify({
+      [createHash('sha256').update('e2e-token-b').digest('hex')]: 'tenant-b',
+    }),
   });
   let plane: LocalControlPlane | null = null;
 
@@ -61,6 +64,12 @@ describe('local control plane, end to end', () => {
 
     const reused = await api('PUT', `/v1/chats/${chatId}/sandbox`, { agentId: 'agent-alpha' });
     expect(reused.status).toBe(200);
+
+    // Another tenant's token (SANDBOX_API_TOKENS) sees none of it.
+    const asB = await fetch(`${plane.url}/v1/chats/${chatId}/sandbox`, {
+      headers: { Authorization: 'Bearer e2e-token-b' },
+    });
+    expect(asB.status).toBe(404);
 
     const deleted = await api('DELETE', `/v1/chats/${chatId}/sandbox`);
     expect(deleted.body.result).toBe('deleted');
@@ -170,6 +179,13 @@ describe('local configuration', () => {
       launchLeaseSeconds: 30,
       provisioningTimeoutSeconds: 120,
     });
+  });
+
+  it('accepts more tenants in the format the functions use (SANDBOX_API_TOKENS)', async () => {
+    const hash = createHash('sha256').update('tenant-b-secret').digest('hex');
+    const parsed = parseLocalConfig({ SANDBOX_API_TOKENS: JSON.stringify({ [hash]: 'tenant-b' }) });
+    expect([...parsed.tenantsByTokenSha256]).toEqual([[hash, 'tenant-b']]);
+    expect(() => parseLocalConfig({ SANDBOX_API_TOKENS: '{"nothex":"b"}' })).toThrow(/SANDBOX_API_TOKENS/);
   });
 
   it('names the malformed variable', () => {

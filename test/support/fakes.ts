@@ -1,4 +1,6 @@
 /** Small fakes of core's ports for unit tests: a clock tests move by hand, ids in sequence, a runtime in memory. */
+import { DynamoQuotaStore } from '../../src/adapters/dynamodb/quota-store.js';
+import { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
 
 import type { CoreDeps } from '../../src/core/deps.js';
 import { LaunchError } from '../../src/core/errors.js';
@@ -133,14 +135,24 @@ export function throttled(): LaunchError {
   return new LaunchError('RunTask throttled', true);
 }
 
+/**
+ * Core deps over a DynamoDB Local table (its session store, and a quota store over the same table
+ * unless given), a manual clock, sequential ids and an in-memory runtime.
+ */
 export function coreDeps(
   store: SessionStore,
   overrides: Partial<Omit<CoreDeps, 'store' | 'config'>> & { config?: Partial<LifecycleConfig> } = {},
 ): CoreDeps & { clock: ManualClock; runtime: FakeRuntime } {
   const clock = (overrides.clock as ManualClock | undefined) ?? new ManualClock();
   const runtime = (overrides.runtime as FakeRuntime | undefined) ?? new FakeRuntime(clock);
+  if (!overrides.quotas && !(store instanceof DynamoSessionStore)) {
+    throw new Error('coreDeps needs a DynamoSessionStore, or a quota store of its own');
+  }
   return {
     store,
+    quotas:
+      overrides.quotas ??
+      new DynamoQuotaStore((store as DynamoSessionStore).client, (store as DynamoSessionStore).tableName),
     clock,
     runtime,
     ids: overrides.ids ?? new SequentialIds(),

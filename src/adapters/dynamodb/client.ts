@@ -11,12 +11,18 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
  */
 export const DYNAMODB_MAX_ATTEMPTS = 3;
 
-/** The functions' client; `endpoint` points it elsewhere than AWS (DynamoDB Local in tests). */
-export function createDynamoClient(options: { readonly endpoint?: string | undefined } = {}): DynamoDBClient {
+/**
+ * The functions' client (and the operator commands'): region and credentials from the environment
+ * unless given; `endpoint` points it elsewhere than AWS (DynamoDB Local in tests).
+ */
+export function createDynamoClient(
+  options: { readonly endpoint?: string | undefined; readonly region?: string | undefined } = {},
+): DynamoDBClient {
   return new DynamoDBClient({
     retryMode: 'standard',
     maxAttempts: DYNAMODB_MAX_ATTEMPTS,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
   });
 }
 

@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChatKey, Session, SessionPatch } from '../../core/model.js';
@@ -15,6 +16,7 @@ import type {
   Page,
   ReuseRequest,
   ReuseResult,
+  ScopedUsage,
   SessionStore,
   UpdateResult,
   WriteExpectation,
@@ -22,6 +24,7 @@ import type {
 import { lostCondition, versionedPut } from './conditional.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { queryDue } from './due-index.js';
+import { usageKey } from './quota-store.js';
 import {
   chatPk,
   duePk,
@@ -40,6 +43,8 @@ const MAX_LIST_PAGES = 10;
 /** BatchGetItem takes at most 100 keys a call; unprocessed keys are retried with backoff. */
 const BATCH_GET_SIZE = 100;
 const BATCH_GET_ATTEMPTS = 5;
+/** Settling transactions tried before the session is left due for the reconciler. */
+const SETTLE_ATTEMPTS = 4;
 
 /**
  * The session store over one DynamoDB table. Every write is conditional; a lost condition comes back
@@ -49,8 +54,9 @@ export class DynamoSessionStore implements SessionStore {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    /** The client and table, for the other stores over the same table. */
+    readonly client: DynamoDBClient,
+    readonly tableName: string,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -84,6 +90,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async reuse(key: ChatKey, request: ReuseRequest): Promise<ReuseResult> {
+    const owner = request.ownerId === undefined ? {} : { ':ownerId': request.ownerId };
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
@@ -95,7 +102,9 @@ export class DynamoSessionStore implements SessionStore {
             '#status IN (:provisioning, :running) AND expiresAt > :now AND agentId = :agentId ' +
             'AND #profile = :profile AND maxExpiresAt >= :expiresAt ' +
             // An expiry earlier than the due time (a shorter idle timeout) must move dueAt too: slow path.
-            'AND (attribute_not_exists(dueAt) OR dueAt <= :expiresAt)',
+            'AND (attribute_not_exists(dueAt) OR dueAt <= :expiresAt)' +
+            // Named by the request, the owner must be the session's; an unowned session takes the slow path.
+            (request.ownerId === undefined ? '' : ' AND ownerId = :ownerId'),
           ExpressionAttributeNames: { '#status': 'status', '#profile': 'profile', '#version': 'version' },
           ExpressionAttributeValues: {
             ':now': request.now,
@@ -106,6 +115,7 @@ export class DynamoSessionStore implements SessionStore {
             ':running': 'running',
             ':agentId': request.agentId,
             ':profile': request.profile,
+            ...owner,
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -125,41 +135,24 @@ export class DynamoSessionStore implements SessionStore {
           Item: toItem(session),
           ...versionedPut(expectedVersion),
           ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { ok: true, previous: Attributes ? fromItem(Attributes) : null };
     } catch (error) {
-      itemOfFailedCondition(error);
-      return { ok: false };
+      return { ok: false, current: itemOfFailedCondition(error) };
     }
   }
 
   async update(key: ChatKey, expect: WriteExpectation, patch: SessionPatch): Promise<UpdateResult> {
-    const { updateExpression, names, values } = patchExpression(key, patch);
-    const conditions = ['attribute_exists(pk)'];
-    if (expect.sessionId !== undefined) {
-      conditions.push('sessionId = :expectSessionId');
-      values[':expectSessionId'] = expect.sessionId;
-    }
-    if (expect.version !== undefined) {
-      conditions.push('#version = :expectVersion');
-      values[':expectVersion'] = expect.version;
-    }
-    if (expect.statusIn !== undefined) {
-      names['#status'] = 'status';
-      const placeholders = expect.statusIn.map((status, index) => {
-        values[`:expectStatus${index}`] = status;
-        return `:expectStatus${index}`;
-      });
-      conditions.push(`#status IN (${placeholders.join(', ')})`);
-    }
+    const { updateExpression, names, values, condition } = conditionalPatch(key, expect, patch);
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: itemKey(key),
           UpdateExpression: updateExpression,
-          ConditionExpression: conditions.join(' AND '),
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -169,6 +162,87 @@ export class DynamoSessionStore implements SessionStore {
       return { ok: true, session: fromItem(Attributes!) };
     } catch (error) {
       return { ok: false, current: itemOfFailedCondition(error) };
+    }
+  }
+
+  async settle(
+    key: ChatKey,
+    expect: WriteExpectation,
+    patch: SessionPatch,
+    usage: readonly ScopedUsage[],
+  ): Promise<boolean> {
+    const { updateExpression, names, values, condition } = conditionalPatch(key, expect, patch);
+    const totals = new Map<
+      string,
+      {
+        key: Item;
+        scope: ScopedUsage['scope'];
+        day: string;
+        sums: [number, number, number];
+        sessions: number;
+      }
+    >();
+    for (const entry of usage) {
+      const itemKeyOf = usageKey(entry.scope, entry.usage.day);
+      const id = `${itemKeyOf.pk}|${itemKeyOf.sk}`;
+      const total = totals.get(id) ?? {
+        key: itemKeyOf,
+        scope: entry.scope,
+        day: entry.usage.day,
+        sums: [0, 0, 0],
+        sessions: 0,
+      };
+      total.sums[0] += entry.usage.sandboxSeconds;
+      total.sums[1] += entry.usage.vcpuSeconds;
+      total.sums[2] += entry.usage.gibSeconds;
+      total.sessions += 1;
+      totals.set(id, total);
+    }
+    const ledger = [...totals.values()].map((total) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: total.key,
+        UpdateExpression:
+          'ADD sandboxSeconds :seconds, vcpuSeconds :vcpu, gibSeconds :gib, sessions :sessions SET tenant = :tenant, #day = :day',
+        ExpressionAttributeNames: { '#day': 'day' },
+        ExpressionAttributeValues: {
+          ':seconds': total.sums[0],
+          ':vcpu': total.sums[1],
+          ':gib': total.sums[2],
+          ':sessions': total.sessions,
+          ':tenant': total.scope.tenant,
+          ':day': total.day,
+        },
+      },
+    }));
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: itemKey(key),
+                  UpdateExpression: updateExpression,
+                  ConditionExpression: `${condition} AND attribute_not_exists(settledAt)`,
+                  ExpressionAttributeNames: names,
+                  ExpressionAttributeValues: values,
+                },
+              },
+              ...ledger,
+            ],
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+        // Another transaction on a day total at the same moment: try again, then leave it due.
+        if (attempt >= SETTLE_ATTEMPTS - 1) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt + Math.random() * 20));
+      }
     }
   }
 
@@ -191,6 +265,10 @@ export class DynamoSessionStore implements SessionStore {
     if (query.agentId !== undefined) {
       filters.push('agentId = :agentId');
       values[':agentId'] = query.agentId;
+    }
+    if (query.ownerId !== undefined) {
+      filters.push('ownerId = :ownerId');
+      values[':ownerId'] = query.ownerId;
     }
     const filtered = filters.length > 0;
     let startKey: Item | undefined =
@@ -259,6 +337,29 @@ export class DynamoSessionStore implements SessionStore {
   async ping(): Promise<void> {
     await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: 'PING', sk: 'PING' } }));
   }
+}
+
+/** An update of a session's patch under the conditions of `expect` (the item must exist). */
+function conditionalPatch(key: ChatKey, expect: WriteExpectation, patch: SessionPatch) {
+  const { updateExpression, names, values } = patchExpression(key, patch);
+  const conditions = ['attribute_exists(pk)'];
+  if (expect.sessionId !== undefined) {
+    conditions.push('sessionId = :expectSessionId');
+    values[':expectSessionId'] = expect.sessionId;
+  }
+  if (expect.version !== undefined) {
+    conditions.push('#version = :expectVersion');
+    values[':expectVersion'] = expect.version;
+  }
+  if (expect.statusIn !== undefined) {
+    names['#status'] = 'status';
+    const placeholders = expect.statusIn.map((status, index) => {
+      values[`:expectStatus${index}`] = status;
+      return `:expectStatus${index}`;
+    });
+    conditions.push(`#status IN (${placeholders.join(', ')})`);
+  }
+  return { updateExpression, names, values, condition: conditions.join(' AND ') };
 }
 
 function itemKey(key: ChatKey): Item {

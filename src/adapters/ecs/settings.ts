@@ -10,6 +10,9 @@ export interface EcsProfile {
   readonly port: number;
   /** Strict mode: the env name patterns (`APP_*`) its sandboxes accept; absent, any the policy allows. */
   readonly envAllow?: readonly string[];
+  /** The task's size (vCPU, GiB of memory), for the usage ledger. */
+  readonly vcpu?: number;
+  readonly memoryGiB?: number;
 }
 
 export interface MountPaths {

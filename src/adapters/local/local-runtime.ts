@@ -29,6 +29,9 @@ export interface LocalProfile {
   readonly command: readonly string[];
   /** Strict mode: the env name patterns (`APP_*`) its sandboxes accept; absent, any the policy allows. */
   readonly envAllow?: readonly string[];
+  /** A nominal size for the usage ledger. */
+  readonly vcpu?: number;
+  readonly memoryGiB?: number;
 }
 
 export interface LocalRuntimeOptions {

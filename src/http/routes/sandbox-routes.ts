@@ -47,6 +47,11 @@ export const putSandboxRoute = defineRoute({
     413: { description: 'Body over 64 KiB', problems: ['payload_too_large'] },
     415: { description: 'Body is not application/json', problems: ['unsupported_media_type'] },
     422: { description: 'Invalid request', problems: ['validation_failed', 'unknown_profile'] },
+    429: {
+      description: 'The tenant or the owner is at its live-sandbox limit; nothing was started or changed',
+      problems: ['quota_exceeded'],
+      headers: RETRY_AFTER,
+    },
     503: {
       description: 'Launch failed or capacity unavailable',
       problems: ['launch_failed', 'capacity_unavailable'],
@@ -171,6 +176,7 @@ export function registerSandboxRoutes(app: Router, { core, answerBy }: AppDeps):
       limit: query.limit,
       ...(statuses ? { statuses } : {}),
       ...(query.agentId ? { agentId: query.agentId } : {}),
+      ...(query.ownerId ? { ownerId: query.ownerId } : {}),
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
     return c.json({ items: page.items.map(renderSandbox), nextCursor: page.nextCursor }, 200);
