@@ -1,4 +1,5 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { MAX_LIVE_LIMIT } from '../../src/core/quota-ports.js';
 import { DEFAULT_STACK_PREFIX } from '../../src/names.js';
 import type { AuthMode } from '../constructs/control-plane-api.js';
 import type { SandboxEgress } from '../constructs/sandbox-cluster.js';
@@ -18,6 +19,8 @@ export interface AppConfig {
   readonly logRetention: logs.RetentionDays;
   readonly alarmTopicArn?: string;
   readonly automaticBackups: boolean;
+  /** Default live-sandbox limits; unset keeps the functions' own (500 per tenant, 10 per owner). */
+  readonly limits: { readonly tenantMaxLive?: number; readonly ownerMaxLive?: number };
 }
 
 /** Image used when `sandboxImage` is not given: lets `cdk synth` run from a fresh clone. */
@@ -35,7 +38,9 @@ function text(read: ContextReader, key: string): string | undefined {
   return String(value);
 }
 
-function integer(read: ContextReader, key: string, fallback: number): number {
+function integer(read: ContextReader, key: string, fallback: number): number;
+function integer(read: ContextReader, key: string, fallback?: number): number | undefined;
+function integer(read: ContextReader, key: string, fallback?: number): number | undefined {
   const raw = text(read, key);
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -117,6 +122,14 @@ function retention(read: ContextReader): logs.RetentionDays {
   return days as logs.RetentionDays;
 }
 
+/** A live-sandbox limit: synth refuses what the functions would refuse at their first call. */
+function liveLimit(read: ContextReader, key: string): number | undefined {
+  const value = integer(read, key);
+  if (value !== undefined && value > MAX_LIVE_LIMIT)
+    throw new Error(`context "${key}" must be at most ${MAX_LIVE_LIMIT}`);
+  return value;
+}
+
 /** Parses and validates the app's context; throws with the key's name on a bad value. */
 export function readAppConfig(read: ContextReader): AppConfig {
   const authMode = oneOf(read, 'authMode', ['iam', 'token'] as const, 'iam');
@@ -146,5 +159,9 @@ export function readAppConfig(read: ContextReader): AppConfig {
     logRetention: retention(read),
     alarmTopicArn: text(read, 'alarmTopicArn'),
     automaticBackups: flag(read, 'automaticBackups', true),
+    limits: {
+      tenantMaxLive: liveLimit(read, 'tenantMaxLive'),
+      ownerMaxLive: liveLimit(read, 'ownerMaxLive'),
+    },
   };
 }

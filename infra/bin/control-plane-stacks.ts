@@ -37,6 +37,7 @@ export function addControlPlaneStacks(
     logRetention: config.logRetention,
     sandboxEgress: config.sandboxEgress,
     alarmTopicArn: config.alarmTopicArn,
+    lifecycle: config.limits,
   });
 
   if (config.placeholderImage) {

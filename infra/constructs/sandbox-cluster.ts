@@ -110,7 +110,10 @@ export class SandboxCluster extends Construct {
     return this.profiles.flatMap((p) => p.passRoles);
   }
 
-  /** The `SANDBOX_PROFILES` value: profile name -> base task definition ARN, container name and port. */
+  /**
+   * The `SANDBOX_PROFILES` value: profile name -> base task definition ARN, container name, port and
+   * size (vCPUs and GiB, which the usage ledger multiplies by run time).
+   */
   profilesJson(): string {
     const profiles = Object.fromEntries(
       this.profiles.map((p) => [
@@ -119,6 +122,8 @@ export class SandboxCluster extends Construct {
           taskDefinitionArn: p.taskDefinition.taskDefinitionArn,
           containerName: p.containerName,
           port: p.port,
+          vcpu: p.size.vcpu,
+          memoryGiB: p.size.memoryGiB,
         },
       ]),
     );

@@ -80,6 +80,8 @@ export class SandboxTaskDefinition extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly containerName: string;
   readonly port: number;
+  /** What one task of this profile holds, for the usage ledger: vCPUs and GiB of memory. */
+  readonly size: { readonly vcpu: number; readonly memoryGiB: number };
   /** Roles the runtime passes when it registers or runs derived task definitions. */
   readonly passRoles: readonly iam.IRole[];
 
@@ -89,6 +91,7 @@ export class SandboxTaskDefinition extends Construct {
     this.profileName = profile.name;
     this.containerName = profile.containerName ?? 'sandbox';
     this.port = profile.port;
+    this.size = { vcpu: profile.cpu / 1024, memoryGiB: profile.memoryMiB / 1024 };
 
     const taskRole = profile.taskRoleManagedPolicyArns
       ? new iam.Role(this, 'TaskRole', {

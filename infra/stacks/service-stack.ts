@@ -22,6 +22,10 @@ export interface LifecycleSettings {
   readonly volumeRetireAfterDays?: number;
   readonly launchLeaseSeconds?: number;
   readonly provisioningTimeoutSeconds?: number;
+  /** Live sandboxes a tenant may hold, unless the operator set its own limit in the table. */
+  readonly tenantMaxLive?: number;
+  /** Live sandboxes one owner (end user) may hold, unless the operator set the tenant's own. */
+  readonly ownerMaxLive?: number;
 }
 
 export interface ServiceStackProps extends StackProps {
@@ -52,6 +56,8 @@ const LIFECYCLE_ENV: Record<keyof LifecycleSettings, string> = {
   volumeRetireAfterDays: ENV.volumeRetireAfterDays,
   launchLeaseSeconds: ENV.launchLeaseSeconds,
   provisioningTimeoutSeconds: ENV.provisioningTimeoutSeconds,
+  tenantMaxLive: ENV.tenantMaxLive,
+  ownerMaxLive: ENV.ownerMaxLive,
 };
 
 /**
@@ -120,10 +126,9 @@ export class ServiceStack extends Stack {
     const table = sessionTableBinding(props.table);
     const lifecycle = configBinding(
       Object.fromEntries(
-        Object.entries(props.lifecycle ?? {}).map(([key, value]) => [
-          LIFECYCLE_ENV[key as keyof LifecycleSettings],
-          String(value),
-        ]),
+        Object.entries(props.lifecycle ?? {})
+          .filter(([, value]) => value !== undefined)
+          .map(([key, value]) => [LIFECYCLE_ENV[key as keyof LifecycleSettings], String(value)]),
       ),
     );
     const observability = configBinding({ [ENV.metricsNamespace]: METRIC_NAMESPACE });

@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ChatFileSystem, type PosixIdentity } from '../constructs/chat-file-system.js';
 import { type ExistingVpcProps, SandboxNetwork } from '../constructs/sandbox-network.js';
@@ -28,6 +28,10 @@ export class StatefulStack extends Stack {
 
     this.network = new SandboxNetwork(this, 'Network', { existingVpc: props.existingVpc });
     this.sessions = new SessionTable(this, 'Sessions');
+    new CfnOutput(this, 'SessionTableName', {
+      value: this.sessions.table.tableName,
+      description: 'The session table: what `npm run limits -- --table` takes',
+    });
     this.storage = new ChatFileSystem(this, 'ChatStorage', {
       vpc: this.network.vpc,
       subnets: this.network.subnets,

@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
 import { ENV } from '../../src/names.js';
 import { synthApp } from './synth.js';
@@ -136,7 +136,7 @@ describe('functions', () => {
     }
   });
 
-  it('describes each profile in SANDBOX_PROFILES with its base task definition, container and port', () => {
+  it('describes each profile in SANDBOX_PROFILES with its base task definition, container, port and size', () => {
     const taskDefinition = Object.keys(template.findResources('AWS::ECS::TaskDefinition'))[0]!;
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: API_FUNCTION,
@@ -148,7 +148,7 @@ describe('functions', () => {
               [
                 '{"default":{"taskDefinitionArn":"',
                 { Ref: taskDefinition },
-                '","containerName":"sandbox","port":8080}}',
+                '","containerName":"sandbox","port":8080,"vcpu":1,"memoryGiB":2}}',
               ],
             ],
           },
@@ -164,6 +164,21 @@ describe('functions', () => {
       Description: RECONCILER_FUNCTION,
       Timeout: 55,
     });
+  });
+
+  it('passes live-sandbox limits from context to every function, and none when unset', () => {
+    const { serviceTemplate } = synthApp({ tenantMaxLive: '200', ownerMaxLive: '5' });
+    for (const description of [API_FUNCTION, RECONCILER_FUNCTION]) {
+      serviceTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        Description: description,
+        Environment: {
+          Variables: Match.objectLike({ [ENV.tenantMaxLive]: '200', [ENV.ownerMaxLive]: '5' }),
+        },
+      });
+    }
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment?.Variables?.[ENV.tenantMaxLive]).toBeUndefined();
+    }
   });
 
   it('uses the subnets and public-IP setting of an imported VPC', () => {

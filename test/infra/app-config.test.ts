@@ -15,6 +15,7 @@ describe('app context', () => {
       sandboxEgress: 'all',
       logRetention: RetentionDays.ONE_MONTH,
       automaticBackups: true,
+      limits: { tenantMaxLive: undefined, ownerMaxLive: undefined },
     });
     expect(config.profiles).toEqual([
       { name: 'default', image: PLACEHOLDER_IMAGE, cpu: 1024, memoryMiB: 2048, port: 8080 },
@@ -58,6 +59,8 @@ describe('app context', () => {
     [{ assignPublicIp: 'yes', vpcId: 'v', subnetIds: 's' }, /assignPublicIp/],
     [{ profiles: '[]' }, /profiles/],
     [{ apiTokenHashes: '[1]' }, /apiTokenHashes/],
+    [{ ownerMaxLive: '0' }, /ownerMaxLive/],
+    [{ tenantMaxLive: '2001' }, /tenantMaxLive.*2000/],
     [{ apiTokenHashes: '{' }, /apiTokenHashes/],
     [{ apiTokenHashes: '{"not-a-sha256":"tenant"}' }, /apiTokenHashes/],
   ])('rejects %o naming the bad key', (context, message) => {

@@ -30,6 +30,10 @@ describe('session table', () => {
     expect(only('AWS::DynamoDB::Table').id).toBe('SessionTable');
   });
 
+  it('names the table in an output, for the operator command that sets tenant limits', () => {
+    template.hasOutput('SessionTableName', { Value: { Ref: 'SessionTable' } });
+  });
+
   it('uses the key schema and attribute types of the shared table definition', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
