@@ -108,9 +108,13 @@ describe('owners and quotas', () => {
     expect(deps.runtime.launches).toBe(3);
     expect(await store.get(chat(4))).toBeNull();
     expect(await live(tenantScope(TENANT))).toBe(3);
+    // An owner's create refused at the tenant's limit gives the owner's unit back.
+    await rejection(getOrCreate(deps, { key: chat(4), agentId: 'a', ownerId: 'carol' }));
+    expect(await live(ownerScope(TENANT, 'carol'))).toBe(0);
+    expect(await quotas.getChat(chat(4))).toBeNull();
   });
 
-  it('refuses a create over the owner limit, and gives back the tenant unit it took', async () => {
+  it('refuses a create over the owner limit before it takes any unit of the tenant', async () => {
     await getOrCreate(deps, { key: chat(1), agentId: 'a', ownerId: 'alice' });
     await getOrCreate(deps, { key: chat(2), agentId: 'a', ownerId: 'alice' });
     const refused = await rejection(getOrCreate(deps, { key: chat(3), agentId: 'a', ownerId: 'alice' }));
@@ -175,6 +179,16 @@ describe('owners and quotas', () => {
     await rejection(getOrCreate(deps, { key: chat(1), agentId: 'a', ownerId: 'alice' }));
     expect(await live(tenantScope(TENANT))).toBe(0);
     expect(await live(ownerScope(TENANT, 'alice'))).toBe(0);
+  });
+
+  it('gives the unit back when a launch never comes up and the provisioning timeout fails it', async () => {
+    await getOrCreate(deps, { key: chat(1), agentId: 'a', ownerId: 'alice' });
+    // The task stays pending past the provisioning timeout.
+    deps.clock.advance(deps.config.provisioningTimeoutSeconds * 1000 + 1);
+    await reconcile(deps, { holder: 'test' });
+    expect((await store.get(chat(1)))?.status).toBe('failed');
+    expect(await live(ownerScope(TENANT, 'alice'))).toBe(0);
+    expect(await live(tenantScope(TENANT))).toBe(0);
   });
 
   it("lets a session that replaces an expired, still-live predecessor take over the chat's unit", async () => {
