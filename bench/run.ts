@@ -10,6 +10,7 @@ import { coldStartFigure } from './figures/cold-start.js';
 import { concurrentGetOrCreateFigure } from './figures/concurrent-get-or-create.js';
 import { dynamodbCallsFigure } from './figures/dynamodb-calls.js';
 import { localReadyFigure } from './figures/local-ready.js';
+import { ownerQuotasFigure } from './figures/owner-quotas.js';
 import { reconcileCostFigure } from './figures/reconcile-cost.js';
 import { reuseLatencyFigure } from './figures/reuse-latency.js';
 import { type Figure, type FigureResult, machine, renderTable } from './support/report.js';
@@ -18,13 +19,14 @@ import { nowMs } from './support/stats.js';
 // The pinned SDK runs on Node 20; its once-per-process notice about 2027 releases is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-/** Run order: the 50,000-item load of figure 4 goes last so it cannot slow the others down. */
+/** Run order: the 50,000-item load of figure 6 goes last so it cannot slow the others down. */
 const FIGURES: readonly Figure[] = [
   dynamodbCallsFigure,
   reuseLatencyFigure,
   concurrentGetOrCreateFigure,
   coldStartFigure,
   localReadyFigure,
+  ownerQuotasFigure,
   reconcileCostFigure,
 ];
 
