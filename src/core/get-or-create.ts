@@ -11,6 +11,7 @@ import {
   handOver,
   limitsOf,
   resolveOwner,
+  TAKE_WINDOW_MS,
   takeCapacity,
 } from './quotas.js';
 import { waitWhileProvisioning } from './sandbox-ops.js';
@@ -115,6 +116,12 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
         await giveBack(deps, key, taken);
         throw error;
       }
+    }
+    if (clock.now() - taken.at > TAKE_WINDOW_MS) {
+      // Stalled since the take: its units may be another create's by now, and a claim this late
+      // could land after the recount judged them. Give them back and go round.
+      await giveBack(deps, key, taken);
+      continue;
     }
     const session = newSession(deps, request, settings, { now, current, sessionId, ownerId: owner.ownerId });
     const claimed = await store.claim(session, current ? current.version : null);

@@ -69,10 +69,11 @@ export interface Session {
    */
   readonly settledAt: number | null;
   /**
-   * The usage of the expired predecessor this session replaced (whose record the claim overwrote),
-   * added to the ledger when this session is settled, so no run time is lost or counted twice.
+   * The usage of the predecessors this session replaced before they were settled (the claim
+   * overwrote their record), with what they carried in turn, one entry per owner and day: added to
+   * the ledger when this session is settled, so no run time is lost or counted twice.
    */
-  readonly replacedUsage: ReplacedUsage | null;
+  readonly replacedUsage: readonly ReplacedUsage[] | null;
   readonly stopReason: StopReason | null;
   /** Human-readable detail of a failure or an exit, for operators; never a stack trace. */
   readonly statusDetail: string | null;
@@ -96,10 +97,12 @@ export interface Session {
   readonly ttl: number | null;
 }
 
-/** A replaced predecessor's usage, kept on its successor until the successor is settled. */
+/** Replaced predecessors' usage of one owner and day, kept on their successor until it is settled. */
 export interface ReplacedUsage {
   readonly ownerId: string | null;
   readonly day: string;
+  /** How many sessions the entry sums. */
+  readonly sessions: number;
   readonly sandboxSeconds: number;
   readonly vcpuSeconds: number;
   readonly gibSeconds: number;

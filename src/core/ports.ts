@@ -9,6 +9,8 @@ import type { QuotaScope, UsageRecord } from './quota-ports.js';
 export interface ScopedUsage {
   readonly scope: QuotaScope;
   readonly usage: UsageRecord;
+  /** How many sessions `usage` sums. */
+  readonly sessions: number;
 }
 
 export interface Clock {

@@ -122,13 +122,18 @@ export interface HeldUnit {
 /** The capacity a create took: what to undo or hand over if it does not go through. */
 export interface TakenCapacity {
   readonly token: string;
+  /** When the units were taken (epoch ms, as in the token). */
+  readonly at: number;
   readonly held: readonly HeldUnit[];
 }
 
 /**
  * How long a unit taken for a create that has not claimed its session yet keeps other creates of
  * the chat waiting. A take is followed by its claim within a few round trips, so a token older than
- * this belongs to a create that crashed or gave up, and another create may take the unit over.
+ * this belongs to a create that crashed or gave up, and another create may take the unit over. A
+ * create that is still before its claim this long after its take gives its units back and goes
+ * round, so no claim is sent after the window: the recount, which waits for the much longer repair
+ * grace, can never free a unit whose claim is still coming.
  */
 export const TAKE_WINDOW_MS = 10_000;
 
@@ -160,12 +165,20 @@ export async function takeCapacity(
   scopes.push([tenantScope(key.tenant), limits.tenant]);
   const held: HeldUnit[] = [];
   for (const [scope, limit] of scopes) {
-    const result = await takeOne(quotas, scope, key.chatId, token, { limit, now, graceMs, replaces });
+    let result: TakeResult;
+    try {
+      result = await takeOne(quotas, scope, key.chatId, token, { limit, now, graceMs, replaces });
+    } catch (error) {
+      // A take that failed outright (throttled, unreachable) leaves nothing of this create behind.
+      // If the give-back fails too, the recount returns the units after the grace.
+      await giveBack(deps, key, { token, at: now, held }).catch(() => {});
+      throw error;
+    }
     if (result.ok) {
       held.push({ scope, previous: result.previous });
       continue;
     }
-    await giveBack(deps, key, { token, held });
+    await giveBack(deps, key, { token, at: now, held });
     if (!result.full) return CHAT_BUSY;
     const who = scope.kind === 'tenant' ? 'The tenant' : `Owner '${ownerId}'`;
     throw new SandboxError(
@@ -177,7 +190,7 @@ export async function takeCapacity(
       },
     );
   }
-  return { token, held };
+  return { token, at: now, held };
 }
 
 /**

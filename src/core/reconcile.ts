@@ -129,6 +129,11 @@ export async function reconcilePass(
     if (counter) summary[counter] += 1;
   };
   const outOfTime = () => options.deadline !== undefined && clock.now() >= options.deadline;
+  // Capacity first: it reads only the scopes a take marked due, so a pass that runs out of time on
+  // sessions or tasks still repairs every leaked unit.
+  await guarded(deps, summary, 'recount of capacity scopes failed', () =>
+    repairQuotas(deps, start, outOfTime, summary),
+  );
   for await (const session of store.listDue(options.verifyAll ? Number.MAX_SAFE_INTEGER : start)) {
     if (outOfTime()) {
       summary.truncated = true;
@@ -147,11 +152,27 @@ export async function reconcilePass(
       });
     }
   }
-  if (!summary.truncated) await sweepOrphans(deps, outOfTime, summary);
-  if (!summary.truncated) await repairQuotas(deps, start, outOfTime, summary);
+  if (!summary.truncated) {
+    await guarded(deps, summary, 'orphan sweep failed', () => sweepOrphans(deps, outOfTime, summary));
+  }
   const busy = RECONCILE_COUNTERS.some((counter) => summary[counter] > 0) || summary.truncated;
   if (busy) logger.info('reconcile pass', { ...summary, durationMs: clock.now() - start });
   return summary;
+}
+
+/** Runs one part of a pass; a failure is counted and logged, and the pass goes on. */
+async function guarded(
+  deps: CoreDeps,
+  summary: ReconcileSummary,
+  message: string,
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    summary.errors += 1;
+    deps.logger.error(message, { error });
+  }
 }
 
 /** Moves one due session on; answers what it did. */

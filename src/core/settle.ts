@@ -31,21 +31,46 @@ export function usageOf(session: Session, endedAt: number, config: LifecycleConf
   };
 }
 
-/** The usage of a predecessor a claim replaces, carried by its successor until it is settled. */
-export function replacedUsageOf(previous: Session, now: number, config: LifecycleConfig): ReplacedUsage {
-  return { ownerId: previous.ownerId, ...usageOf(previous, now, config) };
+/**
+ * What a successor carries for the predecessor a claim replaces: the predecessor's own usage up to
+ * `now` and whatever the predecessor carried itself, summed per owner and day, so a chain of
+ * replacements none of which was settled loses nothing and stays a few entries long.
+ */
+export function replacedUsageOf(previous: Session, now: number, config: LifecycleConfig): ReplacedUsage[] {
+  const entries = [
+    ...(previous.replacedUsage ?? []),
+    { ownerId: previous.ownerId, sessions: 1, ...usageOf(previous, now, config) },
+  ];
+  const merged = new Map<string, ReplacedUsage>();
+  for (const entry of entries) {
+    const id = `${entry.ownerId ?? ''}|${entry.day}`;
+    const sum = merged.get(id);
+    merged.set(
+      id,
+      sum
+        ? {
+            ...sum,
+            sessions: sum.sessions + entry.sessions,
+            sandboxSeconds: round(sum.sandboxSeconds + entry.sandboxSeconds),
+            vcpuSeconds: round(sum.vcpuSeconds + entry.vcpuSeconds),
+            gibSeconds: round(sum.gibSeconds + entry.gibSeconds),
+          }
+        : entry,
+    );
+  }
+  return [...merged.values()];
 }
 
 /** The day totals a settled session adds to: tenant and owner, its own usage and what it carried. */
 export function ledgerEntries(session: Session, config: LifecycleConfig): ScopedUsage[] {
   const own = usageOf(session, session.stoppedAt ?? session.lastActiveAt, config);
-  const entries: ScopedUsage[] = [{ scope: tenantScope(session.tenant), usage: own }];
-  if (session.ownerId) entries.push({ scope: ownerScope(session.tenant, session.ownerId), usage: own });
-  const carried = session.replacedUsage;
-  if (carried) {
-    const { ownerId, ...usage } = carried;
-    entries.push({ scope: tenantScope(session.tenant), usage });
-    if (ownerId) entries.push({ scope: ownerScope(session.tenant, ownerId), usage });
+  const entries: ScopedUsage[] = [{ scope: tenantScope(session.tenant), usage: own, sessions: 1 }];
+  if (session.ownerId) {
+    entries.push({ scope: ownerScope(session.tenant, session.ownerId), usage: own, sessions: 1 });
+  }
+  for (const { ownerId, sessions, ...usage } of session.replacedUsage ?? []) {
+    entries.push({ scope: tenantScope(session.tenant), usage, sessions });
+    if (ownerId) entries.push({ scope: ownerScope(session.tenant, ownerId), usage, sessions });
   }
   return entries;
 }

@@ -364,6 +364,74 @@ describe('owners and quotas', () => {
     expect(tenant.days).toEqual(owner.days);
   });
 
+  it('keeps the run time of a whole chain of replacements none of which was settled', async () => {
+    // Reset twice: a delete, then at once a create that replaces the stopping session.
+    for (const seconds of [100, 50]) {
+      await getOrCreate(deps, { key: chat(1), agentId: 'a', ownerId: 'alice' });
+      await running(chat(1));
+      deps.clock.advance(seconds * 1000);
+      await deleteSandbox(deps, chat(1));
+    }
+    await getOrCreate(deps, { key: chat(1), agentId: 'a', ownerId: 'alice' });
+    await running(chat(1));
+    deps.clock.advance(10_000);
+    await deleteSandbox(deps, chat(1));
+    await stopped(chat(1));
+    const report = await usageReport(deps, TENANT, { ownerId: 'alice' });
+    expect(report.days).toEqual([
+      { date: '2026-11-22', sessions: 3, sandboxSeconds: 160, vcpuSeconds: 80, gibSeconds: 160 },
+    ]);
+    expect(await live(ownerScope(TENANT, 'alice'))).toBe(0);
+  });
+
+  it('gives its units back and goes round when it stalls past the take window before its claim', async () => {
+    const take = quotas.take.bind(quotas);
+    const tenantTokens: string[] = [];
+    quotas.take = async (scope, chatId, token, options) => {
+      const result = await take(scope, chatId, token, options);
+      if (scope.kind === 'tenant') {
+        tenantTokens.push(token);
+        // The first round stalls here, long enough for another create to take its units over.
+        if (tenantTokens.length === 1) deps.clock.advance(TAKE_WINDOW_MS + 1);
+      }
+      return result;
+    };
+    const { created, session } = await getOrCreate(deps, { key: chat(1), agentId: 'a', ownerId: 'alice' });
+    expect(created).toBe(true);
+    expect(tenantTokens).toHaveLength(2);
+    expect(tenantTokens[1]!.startsWith(`${session.sessionId}@`)).toBe(true);
+    expect(await live(ownerScope(TENANT, 'alice'))).toBe(1);
+    // The units are the second round's, so the session's end frees them.
+    await deleteSandbox(deps, chat(1));
+    await stopped(chat(1));
+    expect(await live(ownerScope(TENANT, 'alice'))).toBe(0);
+    expect(await live(tenantScope(TENANT))).toBe(0);
+  });
+
+  it("gives the owner's unit back when the tenant's take fails outright", async () => {
+    const take = quotas.take.bind(quotas);
+    quotas.take = async (scope, chatId, token, options) => {
+      if (scope.kind === 'tenant') throw new Error('throttled');
+      return take(scope, chatId, token, options);
+    };
+    await expect(getOrCreate(deps, { key: chat(1), agentId: 'a', ownerId: 'alice' })).rejects.toThrow(
+      'throttled',
+    );
+    expect(await live(ownerScope(TENANT, 'alice'))).toBe(0);
+  });
+
+  it('recounts capacity even when the orphan sweep cannot list the runtime', async () => {
+    await takeCapacity(deps, chat(1), 'alice', 'crashed-session', await limitsOf(deps, TENANT));
+    deps.runtime.inventory = async () => {
+      throw new Error('ListTasks throttled');
+    };
+    deps.clock.advance(61_000);
+    const summary = await reconcile(deps, { holder: 'test' });
+    expect(summary.unitsRecovered).toBe(2);
+    expect(summary.errors).toBe(1);
+    expect(await live(tenantScope(TENANT))).toBe(0);
+  });
+
   it("applies a tenant's own limits, set by the operator, over the defaults", async () => {
     await quotas.setLimits(TENANT, { maxLiveSandboxes: 1 });
     const fresh = make(); // no cached limits

@@ -51,3 +51,29 @@ describe('capacity item size', () => {
     );
   });
 });
+
+describe('release of a unit held with another token', () => {
+  it('keeps the unit and marks the scope due so that a recount judged before it cannot settle it', async () => {
+    const { client, tableName } = await createTestTable();
+    const quotas = new DynamoQuotaStore(client, tableName);
+    const scope = tenantScope('t');
+    const chatId = randomUUID();
+    const t0 = Date.now();
+    await quotas.take(scope, chatId, `other-session@${t0}`, { limit: 5, now: t0, graceMs: 1000 });
+    const due = async (at: number) => {
+      const scopes = [];
+      for await (const state of quotas.listDue(at)) scopes.push(state.scope);
+      return scopes;
+    };
+    // A recount after the grace settles the scope (it judged every unit).
+    await quotas.settleRecount(scope, t0);
+    expect(await due(t0 + 10_000)).toEqual([]);
+
+    await quotas.release(scope, chatId, 'ended-session', t0 + 5_000);
+    expect(await quotas.count(scope)).toBe(1);
+    expect(await due(t0 + 5_000)).toEqual([scope]);
+    // A recount that judged units only up to before the release leaves the scope due.
+    await quotas.settleRecount(scope, t0 + 4_000);
+    expect(await due(t0 + 10_000)).toEqual([scope]);
+  });
+});

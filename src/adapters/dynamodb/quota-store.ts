@@ -223,13 +223,15 @@ export class DynamoQuotaStore implements QuotaStore {
     });
     if (held === undefined) return;
     // Held under another session's token: a successor's (rightly) or one a lost claim left. The
-    // recount judges which; marking the scope due now is what makes it look.
+    // recount judges which; marking the scope due now is what makes it look, and `lastTakeAt` keeps
+    // a recount that read the scope before this release from settling it.
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: quotaKey(scope),
-          UpdateExpression: 'SET duePk = if_not_exists(duePk, :duePk), dueAt = if_not_exists(dueAt, :now)',
+          UpdateExpression:
+            'SET duePk = if_not_exists(duePk, :duePk), dueAt = if_not_exists(dueAt, :now), lastTakeAt = :now',
           ConditionExpression: 'attribute_exists(#members.#chat)',
           ExpressionAttributeNames: MEMBER_OF(chatId),
           ExpressionAttributeValues: { ':duePk': quotaDuePk(scope), ':now': now },

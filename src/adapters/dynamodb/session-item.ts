@@ -1,7 +1,8 @@
-/** Maps sessions to and from the table's items (DESIGN.md "Session store: one DynamoDB table"). */
+/** Maps sessions to and from the table's items (docs/architecture.md, "Table"). */
 import type {
   ChatKey,
   Endpoint,
+  ReplacedUsage,
   SandboxStatus,
   Session,
   SessionPatch,
@@ -56,6 +57,14 @@ export function toItem(session: Session): Item {
   return item;
 }
 
+/** The carried usage as stored: a list (one entry per owner and day); one entry alone is read as a list of it. */
+function replacedUsageOf(value: unknown): Session['replacedUsage'] {
+  if (Array.isArray(value)) return value as ReplacedUsage[];
+  if (value && typeof value === 'object')
+    return [{ sessions: 1, ...(value as Omit<ReplacedUsage, 'sessions'>) }];
+  return null;
+}
+
 export function fromItem(item: Item): Session {
   const text = (name: string) => (typeof item[name] === 'string' ? (item[name] as string) : null);
   const num = (name: string) => (typeof item[name] === 'number' ? (item[name] as number) : null);
@@ -78,7 +87,7 @@ export function fromItem(item: Item): Session {
     runningAt: num('runningAt'),
     stoppedAt: num('stoppedAt'),
     settledAt: num('settledAt'),
-    replacedUsage: (item.replacedUsage as Session['replacedUsage'] | undefined) ?? null,
+    replacedUsage: replacedUsageOf(item.replacedUsage),
     stopReason: text('stopReason') as StopReason | null,
     statusDetail: text('statusDetail'),
     metadata: map('metadata'),

@@ -195,7 +195,7 @@ export class DynamoSessionStore implements SessionStore {
       total.sums[0] += entry.usage.sandboxSeconds;
       total.sums[1] += entry.usage.vcpuSeconds;
       total.sums[2] += entry.usage.gibSeconds;
-      total.sessions += 1;
+      total.sessions += entry.sessions;
       totals.set(id, total);
     }
     const ledger = [...totals.values()].map((total) => ({
