@@ -42,6 +42,7 @@ export const RECONCILE_METRICS = {
   orphansStopped: 'ReconcileOrphansStopped',
   strangersStopped: 'ReconcileStrangersStopped',
   settled: 'ReconcileSettled',
+  expiringAnnounced: 'ReconcileExpiringAnnounced',
   unitsRecovered: 'ReconcileUnitsRecovered',
   errors: 'ReconcileErrors',
 } as const;
@@ -99,6 +100,7 @@ export const ENV = {
    * it (default: the launch lease).
    */
   strangerGraceSeconds: 'SANDBOX_STRANGER_GRACE_SECONDS',
+  expiringLeadSeconds: 'SANDBOX_EXPIRING_LEAD_SECONDS',
   /** Live sandboxes per tenant, unless an operator set the tenant's own limit (default 100). */
   tenantMaxLive: 'SANDBOX_TENANT_MAX_LIVE',
   /** Live sandboxes per owner, unless an operator set the tenant's own limit (default 10). */

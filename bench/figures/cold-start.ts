@@ -109,6 +109,7 @@ async function seedLiveSession(dynamo: LocalDynamo): Promise<string> {
         idleTimeoutSeconds: 900,
         stoppedAt: null,
         runningAt: null,
+        expiringAt: null,
         settledAt: null,
         replacedUsage: null,
         stopReason: null,

@@ -40,6 +40,7 @@ function runningSession(now: number, kind: SessionKind, chatId: string): Session
     idleTimeoutSeconds: 900,
     stoppedAt: null,
     runningAt: null,
+    expiringAt: null,
     settledAt: null,
     replacedUsage: null,
     stopReason: null,

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import {
   DUE_INDEX,
   KEY_ATTRIBUTE_TYPES,
+  STREAM_VIEW_TYPE,
   TABLE_KEYS,
   TENANT_INDEX,
   TTL_ATTRIBUTE,
@@ -23,7 +24,8 @@ function attribute(name: KeyAttributeName): dynamodb.Attribute {
 
 /**
  * The session table, built from the same definition local mode uses for CreateTable, so the keys, the
- * sparse `due` index, the `byTenant` index and the TTL attribute cannot drift between local and AWS.
+ * sparse `due` index, the `byTenant` index, the TTL attribute and the change stream (which the
+ * lifecycle events come from) cannot drift between local and AWS.
  * On-demand billing keeps idle cost at zero; PITR, deletion protection and RETAIN guard the data.
  */
 export class SessionTable extends Construct {
@@ -37,6 +39,7 @@ export class SessionTable extends Construct {
       sortKey: attribute(TABLE_KEYS.sortKey),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TTL_ATTRIBUTE,
+      stream: dynamodb.StreamViewType[STREAM_VIEW_TYPE],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,

@@ -17,7 +17,12 @@ export const LOCAL_LIFECYCLE_DEFAULTS: LifecycleDefaults = {
   launchRetrySeconds: 5,
   stopGraceSeconds: 15,
   strangerGraceSeconds: 30,
+  // Two periods of the local reconciler (5 s by default) fit with room to spare.
+  expiringLeadSeconds: 30,
 };
+
+/** How often the functions' reconciler runs (EventBridge Scheduler, every minute). */
+export const AWS_RECONCILE_PERIOD_SECONDS = 60;
 
 /** The profiles part of the lifecycle: names, the default, the allow-lists of strict profiles. */
 export interface ProfileNames {
@@ -25,8 +30,14 @@ export interface ProfileNames {
   readonly envAllowLists: Readonly<Record<string, readonly string[]>>;
 }
 
-/** The lifecycle variables, with `defaults` over the built-in ones. */
-export function lifecycleSection(defaults: LifecycleDefaults = {}) {
+/**
+ * The lifecycle variables, with `defaults` over the built-in ones. `reconcilePeriodSeconds` is how
+ * often the host's reconciler runs: an expiry is announced at least two periods ahead.
+ */
+export function lifecycleSection(
+  defaults: LifecycleDefaults = {},
+  reconcilePeriodSeconds = AWS_RECONCILE_PERIOD_SECONDS,
+) {
   const base = { ...DEFAULT_LIFECYCLE, ...defaults };
   return section({
     shape: {
@@ -36,6 +47,7 @@ export function lifecycleSection(defaults: LifecycleDefaults = {}) {
       [ENV.launchLeaseSeconds]: integer(base.launchLeaseSeconds, 5, 3600),
       [ENV.provisioningTimeoutSeconds]: integer(base.provisioningTimeoutSeconds, 10, 7200),
       [ENV.strangerGraceSeconds]: integer(base.strangerGraceSeconds, 0, 86_400),
+      [ENV.expiringLeadSeconds]: integer(base.expiringLeadSeconds, 0, 86_400),
       [ENV.tenantMaxLive]: integer(base.quotas.tenantMaxLive, 1, MAX_LIVE_LIMIT),
       [ENV.ownerMaxLive]: integer(base.quotas.ownerMaxLive, 1, MAX_LIVE_LIMIT),
     },
@@ -56,6 +68,12 @@ export function lifecycleSection(defaults: LifecycleDefaults = {}) {
           `${ENV.provisioningTimeoutSeconds}: must be at least ${ENV.launchLeaseSeconds} (${e[ENV.launchLeaseSeconds]})`,
         );
       }
+      const lead = e[ENV.expiringLeadSeconds];
+      if (lead > 0 && lead < 2 * reconcilePeriodSeconds) {
+        problems.push(
+          `${ENV.expiringLeadSeconds}: must be 0 (no announcements) or at least two reconcile periods (${2 * reconcilePeriodSeconds})`,
+        );
+      }
       return problems;
     },
     build: (e): Omit<LifecycleConfig, 'profiles' | 'defaultProfile' | 'envAllowLists'> => ({
@@ -66,6 +84,7 @@ export function lifecycleSection(defaults: LifecycleDefaults = {}) {
       launchLeaseSeconds: e[ENV.launchLeaseSeconds],
       provisioningTimeoutSeconds: e[ENV.provisioningTimeoutSeconds],
       strangerGraceSeconds: e[ENV.strangerGraceSeconds],
+      expiringLeadSeconds: e[ENV.expiringLeadSeconds],
       quotas: { ...base.quotas, tenantMaxLive: e[ENV.tenantMaxLive], ownerMaxLive: e[ENV.ownerMaxLive] },
     }),
   });

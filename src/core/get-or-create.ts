@@ -230,6 +230,7 @@ function newSession(
     idleTimeoutSeconds: settings.idleTimeoutSeconds,
     runningAt: null,
     stoppedAt: null,
+    expiringAt: null,
     settledAt: null,
     replacedUsage: unsettled ? replacedUsageOf(current, current.stoppedAt ?? now, config) : null,
     stopReason: null,

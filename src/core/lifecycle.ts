@@ -33,6 +33,12 @@ export interface LifecycleConfig {
    * deployment, or for a tenant the directory lost) may run before the reconciler stops it.
    */
   readonly strangerGraceSeconds: number;
+  /**
+   * How long before a running sandbox's expiry (idle or lifetime) the reconciler announces it with a
+   * `Sandbox Expiring` event; 0 announces nothing. At least two reconcile periods, so one missed
+   * pass still warns in time.
+   */
+  readonly expiringLeadSeconds: number;
   /** Live-sandbox limits by default (a tenant's overrides, set by an operator, win). */
   readonly quotas: QuotaDefaults;
   /** The size of a profile's sandbox, for the usage ledger (vCPU-seconds, GiB-seconds). */
@@ -69,6 +75,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   maxStopAttempts: 5,
   retentionSeconds: 7 * 86_400,
   strangerGraceSeconds: 180,
+  expiringLeadSeconds: 120,
   quotas: { tenantMaxLive: 500, ownerMaxLive: 10, repairGraceSeconds: 60 },
 };
 

@@ -64,6 +64,11 @@ export interface Session {
   readonly runningAt: number | null;
   readonly stoppedAt: number | null;
   /**
+   * The expiry (`expiresAt`) a `Sandbox Expiring` event announced; null until one did. An expiry
+   * moved on by a reuse or keepalive is announced again when it comes near.
+   */
+  readonly expiringAt: number | null;
+  /**
    * When the ended session's capacity was given back and its usage added to the ledger; null until
    * then (a terminal session stays due for the reconciler until it is settled).
    */
@@ -120,6 +125,7 @@ export type SessionPatch = Partial<
     | 'idleTimeoutSeconds'
     | 'runningAt'
     | 'stoppedAt'
+    | 'expiringAt'
     | 'settledAt'
     | 'stopReason'
     | 'statusDetail'

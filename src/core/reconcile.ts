@@ -9,7 +9,7 @@ import { chatKeyOf, isLive, isTerminal, type Session } from './model.js';
 import type { SessionStore, UpdateResult } from './ports.js';
 import { recountScope } from './quotas.js';
 import { settle, settleOrLeave } from './settle.js';
-import { move } from './state-machine.js';
+import { expiryToAnnounce, move } from './state-machine.js';
 
 export const RECONCILER_LEASE = 'reconciler';
 
@@ -40,6 +40,8 @@ export interface ReconcileSummary {
   strangersStopped: number;
   /** Ended sessions settled here (their settling right after the end did not complete). */
   settled: number;
+  /** Running sessions whose coming expiry was announced (`Sandbox Expiring`). */
+  expiringAnnounced: number;
   /** Capacity units given back by the recount: taken by a create that no session followed. */
   unitsRecovered: number;
   errors: number;
@@ -62,6 +64,7 @@ export const RECONCILE_COUNTERS: readonly Counter[] = [
   'orphansStopped',
   'strangersStopped',
   'settled',
+  'expiringAnnounced',
   'unitsRecovered',
   'errors',
 ];
@@ -198,6 +201,9 @@ async function handleDue(deps: CoreDeps, session: Session): Promise<Counter | nu
     // ended while its stopped event was lost is not handed out again and again.
     const ended = await endedTask(deps, session);
     if (ended) return finishEnded(deps, await move(deps, 'exit', session, { detail: ended }));
+    if (expiryToAnnounce(session, now, config)) {
+      return (await move(deps, 'announceExpiry', session, {})).ok ? 'expiringAnnounced' : null;
+    }
     return (await move(deps, 'rearm', session, {})).ok ? 'rearmed' : null;
   }
 

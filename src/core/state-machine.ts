@@ -43,6 +43,7 @@ export interface TransitionInputs {
   readonly failProvisioning: { readonly detail: string };
   readonly holdLaunch: Record<string, never>;
   readonly rearm: Record<string, never>;
+  readonly announceExpiry: Record<string, never>;
   readonly settle: Record<string, never>;
   readonly clearDue: Record<string, never>;
 }
@@ -64,6 +65,45 @@ export interface Transition<I> {
 type Table = { readonly [N in TransitionName]: Transition<TransitionInputs[N]> };
 
 const STOPPABLE: readonly SandboxStatus[] = ['provisioning', 'running', 'stopping'];
+
+/**
+ * How long before its expiry a running session's expiry is announced: the expiring lead, or half
+ * the idle timeout when that is shorter (so a sandbox with a short idle timeout is not announced as
+ * expiring the moment it starts or is kept alive).
+ */
+function announceLeadMs(
+  session: Pick<Session, 'idleTimeoutSeconds'>,
+  config: Pick<LifecycleConfig, 'expiringLeadSeconds'>,
+): number {
+  return Math.min(config.expiringLeadSeconds, session.idleTimeoutSeconds / 2) * SECOND;
+}
+
+/**
+ * When the reconciler must next look at a running session: at its expiry, or, while that expiry is
+ * not announced yet, the announcement lead before it.
+ */
+export function runningDueAt(
+  session: Pick<Session, 'expiresAt' | 'expiringAt' | 'idleTimeoutSeconds'>,
+  config: Pick<LifecycleConfig, 'expiringLeadSeconds'>,
+): number {
+  const lead = announceLeadMs(session, config);
+  return lead > 0 && session.expiringAt !== session.expiresAt ? session.expiresAt - lead : session.expiresAt;
+}
+
+/** Whether a running session's expiry is within the announcement lead and not announced yet. */
+export function expiryToAnnounce(
+  session: Pick<Session, 'status' | 'expiresAt' | 'expiringAt' | 'idleTimeoutSeconds'>,
+  now: number,
+  config: Pick<LifecycleConfig, 'expiringLeadSeconds'>,
+): boolean {
+  const lead = announceLeadMs(session, config);
+  return (
+    session.status === 'running' &&
+    lead > 0 &&
+    session.expiringAt !== session.expiresAt &&
+    session.expiresAt - lead <= now
+  );
+}
 
 /**
  * Ends a session. It stays in the due index (due at once) until it is settled: its capacity given
@@ -119,14 +159,18 @@ export const TRANSITIONS: Table = {
     fence: 'version',
     // The expiry slides by the idle timeout (which becomes the session's), capped by the lifetime; a
     // shorter expiry also moves the reconciler's due time up.
-    patch: (session, now, { idleTimeoutSeconds }) => {
+    patch: (session, now, { idleTimeoutSeconds }, config) => {
       const current = read(session);
       const expiresAt = slidingExpiry(now, idleTimeoutSeconds, current.maxExpiresAt);
+      const due =
+        current.status === 'running'
+          ? runningDueAt({ expiresAt, expiringAt: current.expiringAt, idleTimeoutSeconds }, config)
+          : expiresAt;
       return {
         lastActiveAt: now,
         idleTimeoutSeconds,
         expiresAt,
-        dueAt: Math.min(current.dueAt ?? expiresAt, expiresAt),
+        dueAt: Math.min(current.dueAt ?? due, due),
       };
     },
   },
@@ -163,7 +207,7 @@ export const TRANSITIONS: Table = {
     to: 'running',
     fence: 'version',
     // The idle timer starts now: a sandbox is not idle while it is still starting.
-    patch: (session, now, { endpoint, ref, eventVersion: version }) => {
+    patch: (session, now, { endpoint, ref, eventVersion: version }, config) => {
       const current = read(session);
       const expiresAt = Math.max(
         current.expiresAt,
@@ -175,7 +219,7 @@ export const TRANSITIONS: Table = {
         runtimeRef: ref,
         runningAt: now,
         expiresAt,
-        dueAt: expiresAt,
+        dueAt: runningDueAt({ ...current, expiresAt }, config),
         statusDetail: null,
         ...eventVersion(version),
       };
@@ -253,7 +297,15 @@ export const TRANSITIONS: Table = {
     from: ['running'],
     to: 'same',
     fence: 'version',
-    patch: (session) => ({ dueAt: read(session).expiresAt }),
+    patch: (session, _now, _input, config) => ({ dueAt: runningDueAt(read(session), config) }),
+  },
+  announceExpiry: {
+    trigger: 'reconciler: running, its expiry within the expiring lead and not announced yet',
+    from: ['running'],
+    to: 'same',
+    fence: 'version',
+    // The change of `expiringAt` is what the event stream turns into `Sandbox Expiring`.
+    patch: (session) => ({ expiringAt: read(session).expiresAt, dueAt: read(session).expiresAt }),
   },
   settle: {
     trigger:

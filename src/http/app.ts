@@ -38,6 +38,8 @@ export interface AppDeps {
   readonly acceptsHost?: (host: string) => boolean;
   /** Called once per answer (the api function counts them as metrics). */
   readonly onAnswer?: (answer: HttpAnswer) => void;
+  /** Routes only one host serves (local mode's event stream), added after the shared ones. */
+  readonly moreRoutes?: (router: Router) => void;
 }
 
 export interface AppEnv {
@@ -118,6 +120,7 @@ export function createApp(deps: AppDeps): App {
 
   registerSandboxRoutes(router, deps);
   registerUsageRoutes(router, deps);
+  deps.moreRoutes?.(router);
 
   let document: Record<string, unknown> | undefined;
   app.get('/v1/openapi.json', (c) => {

@@ -68,6 +68,7 @@ function answers(spec: RouteSpec): Json {
       );
     }
     if (answer.schema) entry.content = { 'application/json': { schema: jsonSchema(answer.schema) } };
+    if (answer.mediaType) entry.content = { [answer.mediaType]: {} };
     if (answer.problems) {
       entry.content = {
         'application/problem+json': {

@@ -20,6 +20,8 @@ export interface AnswerSpec {
   readonly description: string;
   /** JSON body of a success answer. */
   readonly schema?: Schema;
+  /** A success answer that is not JSON (`text/event-stream`): its media type. */
+  readonly mediaType?: string;
   /** Problem codes a 4xx/5xx answer carries; its body is a Problem with `code` in this list. */
   readonly problems?: readonly ErrorCode[];
   readonly headers?: Readonly<Record<string, HeaderSpec>>;

@@ -58,10 +58,26 @@ const localSection = section({
     [ENV.dynamodbEndpoint]: z.optional(z.url('must be a URL')),
     /** More tenants, as on AWS: JSON { "<sha256 hex of a token>": "<tenant>" }. */
     [ENV.apiTokens]: z.optional(json(Tokens, '{ "<sha256 hex of a token>": "<tenant>" }')),
+    /** Where lifecycle events are POSTed, signed (loopback only unless SANDBOX_WEBHOOK_ALLOW_REMOTE). */
+    SANDBOX_WEBHOOK_URL: z.optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    /** The signing secret; absent, the data folder's own (`webhook-secret`). */
+    SANDBOX_WEBHOOK_SECRET: optionalText(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
+    SANDBOX_WEBHOOK_ALLOW_REMOTE: z._default(z.enum(['true', 'false'], 'must be true or false'), 'false'),
     /** Extra profiles as JSON: { "<name>": { "command": ["program", "arg", ...], "envAllow"?: [...] } }. */
     SANDBOX_LOCAL_PROFILES: z.optional(
       json(LocalProfiles, '{ "<name>": { "command": ["program", ...], "envAllow"?: ["APP_*", ...] } }'),
     ),
+  },
+  crossChecks: (e) => {
+    const url = e.SANDBOX_WEBHOOK_URL;
+    if (!url || e.SANDBOX_WEBHOOK_ALLOW_REMOTE === 'true') return [];
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+    return loopback
+      ? []
+      : [
+          'SANDBOX_WEBHOOK_URL: must be a loopback address (set SANDBOX_WEBHOOK_ALLOW_REMOTE=true to send elsewhere)',
+        ];
   },
   build: (e) => e,
 });
@@ -83,6 +99,8 @@ export interface LocalConfig {
   readonly dynamoEndpoint: string | undefined;
   readonly profiles: Readonly<Record<string, LocalProfile>>;
   readonly lifecycle: LifecycleConfig;
+  /** Where events are POSTed, and the secret they are signed with (absent: the data folder's). */
+  readonly webhook: { readonly url: string; readonly secret: string | undefined } | null;
 }
 
 /** The demo agent, run with the same Node as the control plane: the `default` profile. */
@@ -98,9 +116,11 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     lifecycle: ReturnType<ReturnType<typeof lifecycleSection>['build']>;
   };
   try {
+    // The lead is checked against the local reconcile interval, which the same environment sets.
+    const interval = Number(env.SANDBOX_RECONCILE_INTERVAL_SECONDS ?? 5);
     parsed = parseSections(env, {
       local: localSection,
-      lifecycle: lifecycleSection(LOCAL_LIFECYCLE_DEFAULTS),
+      lifecycle: lifecycleSection(LOCAL_LIFECYCLE_DEFAULTS, Number.isInteger(interval) ? interval : 5),
     });
   } catch (error) {
     if (error instanceof ConfigError) throw new StartupError(error.message);
@@ -130,5 +150,6 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     dynamoEndpoint: e[ENV.dynamodbEndpoint],
     profiles,
     lifecycle: withProfiles(parsed.lifecycle, profileNames(profiles), profileSizes(profiles)),
+    webhook: e.SANDBOX_WEBHOOK_URL ? { url: e.SANDBOX_WEBHOOK_URL, secret: e.SANDBOX_WEBHOOK_SECRET } : null,
   };
 }

@@ -2,9 +2,10 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { localDynamoClient, type StaticCredentials } from '../adapters/dynamodb/client.js';
-import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
+import { ensureTable, streamArnOf } from '../adapters/dynamodb/ensure-table.js';
 import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
+import { localStreamsClient, StreamTail } from '../adapters/dynamodb/stream-tail.js';
 import { LocalProcessRuntime } from '../adapters/local/local-runtime.js';
 import type { CoreDeps } from '../core/deps.js';
 import type { Logger } from '../core/ports.js';
@@ -17,15 +18,18 @@ import { localTokenAuth } from '../http/auth.js';
 import { VERSION } from '../version.js';
 import type { LocalConfig } from './config.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
-import { apiTokenOf, dynamoCredentialsOf } from './data-dir-secrets.js';
+import { apiTokenOf, dynamoCredentialsOf, webhookSecretOf } from './data-dir-secrets.js';
 import {
   type LocalDynamo,
   removeEndpointFile,
   startLocalDynamo,
   writeEndpointFile,
 } from './dynamodb-local.js';
+import { EventHub } from './event-hub.js';
+import { registerEventRoutes } from './events-route.js';
 import { localHostGuard } from './host-guard.js';
 import { StartupError } from './startup-error.js';
+import { WebhookSender } from './webhook-sender.js';
 
 export interface LocalControlPlane {
   /** Base URL of the API, e.g. http://127.0.0.1:8123. */
@@ -33,6 +37,8 @@ export interface LocalControlPlane {
   /** The bearer token callers send: SANDBOX_API_TOKEN, or the data folder's own. */
   readonly apiToken: string;
   readonly deps: CoreDeps;
+  /** The lifecycle events so far (what `GET /v1/events` streams). */
+  readonly events: EventHub;
   /** Stops the sandboxes it runs (recorded `stopped`), the reconciler, the server and DynamoDB Local. */
   stop(): Promise<void>;
 }
@@ -71,8 +77,28 @@ async function serveControlPlane(
   parts: { dynamo: LocalDynamo | null; credentials: StaticCredentials; lock: DataDirLock },
 ): Promise<LocalControlPlane> {
   const { dynamo, lock } = parts;
-  const client = localDynamoClient(config.dynamoEndpoint ?? dynamo!.endpoint, parts.credentials);
+  const endpoint = config.dynamoEndpoint ?? dynamo!.endpoint;
+  const client = localDynamoClient(endpoint, parts.credentials);
   await ensureTable(client, config.tableName);
+
+  // Lifecycle events: the table's change stream, from what it holds now on, to the hub and webhook.
+  const events = new EventHub(logger);
+  const webhook = config.webhook
+    ? new WebhookSender({
+        url: config.webhook.url,
+        secret: config.webhook.secret ?? webhookSecretOf(config.dataDir),
+        logger,
+      })
+    : null;
+  if (webhook) events.subscribe((entry) => entry && webhook.enqueue([entry.event]));
+  const streams = localStreamsClient(endpoint, parts.credentials);
+  const tail = new StreamTail(
+    streams,
+    await streamArnOf(client, config.tableName),
+    (records) => events.publishRecords(records),
+    { from: 'latest', logger },
+  );
+  tail.start();
 
   const runtime: LocalProcessRuntime = new LocalProcessRuntime({
     dataDir: config.dataDir,
@@ -110,29 +136,41 @@ async function serveControlPlane(
     authenticate: localTokenAuth(apiToken, config.tenantsByTokenSha256),
     version: VERSION,
     acceptsHost: localHostGuard(config.host, config.allowedHosts),
+    moreRoutes: (router) => registerEventRoutes(router, events),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>
       resolve(started),
     );
     started.once('error', reject);
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
     clearInterval(timer);
+    await tail.stop();
+    await webhook?.stop(0);
+    streams.destroy();
     client.destroy();
     throw error;
   });
   const { port } = server.address() as AddressInfo;
 
   return {
+    events,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     apiToken,
     deps,
     async stop() {
       clearInterval(timer);
       await passes;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // No new requests; open event streams stay until the shutdown's own events are out.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await stopLiveSandboxes(deps, (await runtime.inventory()).tasks, 'shutdown');
       await runtime.allExited();
+      await tail.drain().catch((error: unknown) => logger.warn('could not read the last changes', { error }));
+      await tail.stop();
+      await webhook?.stop(WEBHOOK_SHUTDOWN_MS);
+      events.close();
+      await closed;
+      streams.destroy();
       client.destroy();
       await dynamo?.stop();
       removeEndpointFile(config.dataDir);
@@ -140,6 +178,9 @@ async function serveControlPlane(
     },
   };
 }
+
+/** How long a stop waits for the webhook to take the last events. */
+const WEBHOOK_SHUTDOWN_MS = 3_000;
 
 /** Throws a clear error if `host:port` cannot be listened on (port 0 always can). */
 function assertPortFree(host: string, port: number): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Secrets local mode keeps in its data folder, one file each, readable by this user only (0600):
- * the API token callers send, and the access key that selects DynamoDB Local's database file.
+ * the API token callers send, the access key that selects DynamoDB Local's database file, and the
+ * secret webhook deliveries are signed with.
  * Generated on first start, so no well-known value opens a laptop's control plane.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import type { StaticCredentials } from '../adapters/dynamodb/client.js';
 export const SECRET_FILES = {
   apiToken: 'api-token',
   dynamoAccessKey: 'dynamodb-access-key',
+  webhookSecret: 'webhook-secret',
 } as const;
 
 /** A random secret: 32 bytes as base64url (43 characters of [A-Za-z0-9_-]). */
@@ -56,4 +58,9 @@ export function dynamoCredentialsOf(dataDir: string): StaticCredentials {
     randomBytes(16).toString('hex'),
   );
   return { accessKeyId, secretAccessKey: accessKeyId };
+}
+
+/** The data folder's webhook signing secret (`<dataDir>/webhook-secret`). */
+export function webhookSecretOf(dataDir: string): string {
+  return loadOrCreateSecret(join(dataDir, SECRET_FILES.webhookSecret));
 }

@@ -60,7 +60,8 @@ describe('reconcile', () => {
     const touched = await keepalive(deps, key);
     deps.clock.advance(15_000);
     expect(await pass()).toMatchObject({ rearmed: 1, expired: 0 });
-    expect(await deps.store.get(key)).toMatchObject({ status: 'running', dueAt: touched.expiresAt });
+    // Due again when the new expiry is to be announced: half the 60 s idle timeout before it.
+    expect(await deps.store.get(key)).toMatchObject({ status: 'running', dueAt: touched.expiresAt - 30_000 });
   });
 
   it('ends a running sandbox whose task died while its stopped event was lost', async () => {

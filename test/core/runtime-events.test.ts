@@ -35,12 +35,12 @@ describe('onRuntimeEvent', () => {
     session = (await getOrCreate(deps, { key, agentId: 'a1' })).session;
   });
 
-  it('makes a provisioning session running with its endpoint, due at its expiry', async () => {
+  it('makes a provisioning session running with its endpoint, due when its expiry is to be announced', async () => {
     expect(await onRuntimeEvent(deps, running(2))).toBe('applied');
     expect(await deps.store.get(key)).toMatchObject({
       status: 'running',
       endpoint,
-      dueAt: session.expiresAt,
+      dueAt: session.expiresAt - deps.config.expiringLeadSeconds * 1000,
       runtimeEventVersion: 2,
     });
   });
@@ -49,7 +49,11 @@ describe('onRuntimeEvent', () => {
     deps.clock.advance(100_000);
     await onRuntimeEvent(deps, running(2));
     const expiresAt = deps.clock.now() + session.idleTimeoutSeconds * 1000;
-    expect(await deps.store.get(key)).toMatchObject({ status: 'running', expiresAt, dueAt: expiresAt });
+    expect(await deps.store.get(key)).toMatchObject({
+      status: 'running',
+      expiresAt,
+      dueAt: expiresAt - deps.config.expiringLeadSeconds * 1000,
+    });
   });
 
   it('ends a running session stopped with reason exited', async () => {

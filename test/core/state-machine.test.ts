@@ -31,6 +31,7 @@ const INPUTS: TransitionInputs = {
   failProvisioning: { detail: 'timeout' },
   holdLaunch: {},
   rearm: {},
+  announceExpiry: {},
   settle: {},
   clearDue: {},
 };
@@ -56,6 +57,7 @@ function session(status: SandboxStatus, chatId: string): Session {
     idleTimeoutSeconds: 900,
     stoppedAt: terminal ? T0 : null,
     runningAt: null,
+    expiringAt: null,
     settledAt: null,
     replacedUsage: null,
     stopReason:

@@ -24,6 +24,7 @@ function session(overrides: Partial<Session> = {}): Session {
     idleTimeoutSeconds: 900,
     stoppedAt: null,
     runningAt: null,
+    expiringAt: null,
     settledAt: null,
     replacedUsage: null,
     stopReason: null,

@@ -3,12 +3,14 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
   DUE_INDEX,
   KEY_ATTRIBUTE_TYPES,
+  STREAM_VIEW_TYPE,
   TABLE_KEYS,
   TENANT_INDEX,
   TTL_ATTRIBUTE,
@@ -16,11 +18,20 @@ import {
 
 /**
  * Creates the session table from the shared definition if it does not exist (local mode and tests;
- * on AWS the CDK stack creates it from the same definition). Answers true if it created the table.
+ * on AWS the CDK stack creates it from the same definition), and turns on the change stream of a
+ * table made before it had one. Answers true if it created the table.
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW_TYPE },
+        }),
+      );
+    }
     return false;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -46,6 +57,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
         { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
       ],
       GlobalSecondaryIndexes: [index(DUE_INDEX), index(TENANT_INDEX)],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW_TYPE },
     }),
   );
   await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: tableName });
@@ -56,4 +68,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     }),
   );
   return true;
+}
+
+/** The ARN of the table's change stream (the latest one, if it was turned off and on again). */
+export async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<string> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const arn = Table?.LatestStreamArn;
+  if (!arn || !Table?.StreamSpecification?.StreamEnabled) throw new Error(`table ${tableName} has no stream`);
+  return arn;
 }

@@ -86,6 +86,7 @@ export function fromItem(item: Item): Session {
     idleTimeoutSeconds: num('idleTimeoutSeconds')!,
     runningAt: num('runningAt'),
     stoppedAt: num('stoppedAt'),
+    expiringAt: num('expiringAt'),
     settledAt: num('settledAt'),
     replacedUsage: replacedUsageOf(item.replacedUsage),
     stopReason: text('stopReason') as StopReason | null,

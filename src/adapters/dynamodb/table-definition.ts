@@ -22,6 +22,12 @@ export const TENANT_INDEX = {
 
 export const TTL_ATTRIBUTE = 'ttl';
 
+/**
+ * The table's change stream: every change with the item before and after it, which the lifecycle
+ * events are derived from (src/core/events.ts).
+ */
+export const STREAM_VIEW_TYPE = 'NEW_AND_OLD_IMAGES';
+
 /** Number of `due` index partitions; spreads a busy reconcile read over several partitions. */
 export const DUE_SHARDS = 16;
 
