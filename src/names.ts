@@ -16,7 +16,12 @@ export const SERVICES = {
   api: 'sandbox-api',
   taskEvents: 'sandbox-task-events',
   reconciler: 'sandbox-reconciler',
+  eventPublisher: 'sandbox-event-publisher',
+  webhook: 'sandbox-webhook',
 } as const;
+
+/** `source` of the lifecycle events on the stack's EventBridge bus. */
+export const EVENT_SOURCE = 'agent-sandbox';
 
 /** Dimension names of the control plane's metrics. */
 export const DIMENSIONS = {
@@ -61,6 +66,12 @@ export const METRICS = {
   volumesRetired: 'VolumesRetired',
   /** task-events: one per event; dimension `outcome`. */
   taskEvents: 'TaskEvents',
+  /** event-publisher: lifecycle events the bus took. */
+  eventsPublished: 'EventsPublished',
+  /** event-publisher: lifecycle events the bus refused (retried with their stream records). */
+  eventsRefused: 'EventsRefused',
+  /** webhook: one per delivery attempt; dimension `outcome` (delivered, retry, refused). */
+  webhookDeliveries: 'WebhookDeliveries',
   ...RECONCILE_METRICS,
 } as const;
 
@@ -100,8 +111,15 @@ export const ENV = {
    * it (default: the launch lease).
    */
   strangerGraceSeconds: 'SANDBOX_STRANGER_GRACE_SECONDS',
+  /** Seconds before an expiry that `Sandbox Expiring` is sent (default 120 on AWS, 30 locally; 0: never). */
   expiringLeadSeconds: 'SANDBOX_EXPIRING_LEAD_SECONDS',
-  /** Live sandboxes per tenant, unless an operator set the tenant's own limit (default 100). */
+  /** The EventBridge bus lifecycle events go to (event-publisher). */
+  eventBusName: 'SANDBOX_EVENT_BUS_NAME',
+  /** Where the webhook function POSTs events (and local mode's webhook). */
+  webhookUrl: 'SANDBOX_WEBHOOK_URL',
+  /** The Secrets Manager secret the webhook function signs with. */
+  webhookSecretArn: 'SANDBOX_WEBHOOK_SECRET_ARN',
+  /** Live sandboxes per tenant, unless an operator set the tenant's own limit (default 500). */
   tenantMaxLive: 'SANDBOX_TENANT_MAX_LIVE',
   /** Live sandboxes per owner, unless an operator set the tenant's own limit (default 10). */
   ownerMaxLive: 'SANDBOX_OWNER_MAX_LIVE',

@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { MAX_LIVE_LIMIT } from '../../src/core/quota-ports.js';
 import { DEFAULT_STACK_PREFIX } from '../../src/names.js';
@@ -21,6 +22,12 @@ export interface AppConfig {
   readonly automaticBackups: boolean;
   /** Default live-sandbox limits; unset keeps the functions' own (500 per tenant, 10 per owner). */
   readonly limits: { readonly tenantMaxLive?: number; readonly ownerMaxLive?: number };
+  /** How long before an expiry `Sandbox Expiring` is sent; unset keeps the functions' 120 s. */
+  readonly expiringLeadSeconds?: number;
+  /** How long the event archive keeps events. */
+  readonly eventArchiveRetention: Duration;
+  /** An https URL every lifecycle event is POSTed to, signed. */
+  readonly webhookUrl?: string;
 }
 
 /** Image used when `sandboxImage` is not given: lets `cdk synth` run from a fresh clone. */
@@ -122,6 +129,31 @@ function retention(read: ContextReader): logs.RetentionDays {
   return days as logs.RetentionDays;
 }
 
+/** The webhook URL: https only, since deliveries leave the account over the internet. */
+function webhookUrl(read: ContextReader): string | undefined {
+  const value = text(read, 'webhookUrl');
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('context "webhookUrl" must be an https URL');
+  }
+  if (url.protocol !== 'https:') throw new Error('context "webhookUrl" must be an https URL');
+  return value;
+}
+
+/** The expiring lead: 0, or at least two reconcile periods (the reconciler runs every minute). */
+function expiringLead(read: ContextReader): number | undefined {
+  const raw = text(read, 'expiringLeadSeconds');
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || (value > 0 && value < 120) || value > 86_400) {
+    throw new Error('context "expiringLeadSeconds" must be 0 or from 120 to 86400');
+  }
+  return value;
+}
+
 /** A live-sandbox limit: synth refuses what the functions would refuse at their first call. */
 function liveLimit(read: ContextReader, key: string): number | undefined {
   const value = integer(read, key);
@@ -163,5 +195,8 @@ export function readAppConfig(read: ContextReader): AppConfig {
       tenantMaxLive: liveLimit(read, 'tenantMaxLive'),
       ownerMaxLive: liveLimit(read, 'ownerMaxLive'),
     },
+    expiringLeadSeconds: expiringLead(read),
+    eventArchiveRetention: Duration.days(integer(read, 'eventArchiveRetentionDays', 30)),
+    webhookUrl: webhookUrl(read),
   };
 }

@@ -22,6 +22,7 @@ export function addControlPlaneStacks(
     description: 'Agent sandbox control plane: session table, chat file system, network',
     existingVpc: config.existingVpc,
     automaticBackups: config.automaticBackups,
+    eventArchiveRetention: config.eventArchiveRetention,
   });
 
   const service = new ServiceStack(app, `${config.stackPrefix}-Service`, {
@@ -37,7 +38,9 @@ export function addControlPlaneStacks(
     logRetention: config.logRetention,
     sandboxEgress: config.sandboxEgress,
     alarmTopicArn: config.alarmTopicArn,
-    lifecycle: config.limits,
+    lifecycle: { ...config.limits, expiringLeadSeconds: config.expiringLeadSeconds },
+    eventBus: stateful.events.bus,
+    webhookUrl: config.webhookUrl,
   });
 
   if (config.placeholderImage) {

@@ -1,6 +1,7 @@
 import { ArnFormat, Fn, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { TAG_KEYS } from '../../src/adapters/aws-naming.js';
 import { DUE_INDEX, TENANT_INDEX } from '../../src/adapters/dynamodb/table-definition.js';
@@ -38,6 +39,14 @@ export function sessionTableBinding(table: dynamodb.ITable): FunctionBinding {
           resources: [table.tableArn, ...indexArns],
         }),
       ),
+  };
+}
+
+/** `PutEvents` on the lifecycle event bus, and the variable that names it. */
+export function eventBusBinding(bus: events.IEventBus): FunctionBinding {
+  return {
+    environment: { [ENV.eventBusName]: bus.eventBusName },
+    grant: (grantee) => bus.grantPutEventsTo(grantee),
   };
 }
 

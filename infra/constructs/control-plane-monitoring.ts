@@ -17,6 +17,8 @@ export interface ControlPlaneMonitoringProps {
     readonly api: lambda.IFunction;
     readonly taskEvents: lambda.IFunction;
     readonly reconciler: lambda.IFunction;
+    readonly eventPublisher: lambda.IFunction;
+    readonly webhook?: lambda.IFunction;
   };
   readonly reconcilerLogs: logs.ILogGroup;
   readonly deadLetterQueue: sqs.IQueue;
@@ -62,6 +64,8 @@ export class ControlPlaneMonitoring extends Construct {
   readonly reconcilerErrors: cloudwatch.Alarm;
   readonly reconcilerStalled: cloudwatch.Alarm;
   readonly deadLetters: cloudwatch.Alarm;
+  readonly eventsDelayed: cloudwatch.Alarm;
+  readonly webhookFailures?: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ControlPlaneMonitoringProps) {
@@ -115,24 +119,57 @@ export class ControlPlaneMonitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
 
+    // The publisher's stream lags (it fails and retries, or cannot keep up): events arrive late.
+    this.eventsDelayed = new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName: 'IteratorAge',
+      dimensionsMap: { FunctionName: functions.eventPublisher.functionName },
+      statistic: 'Maximum',
+      period: FIVE_MINUTES,
+    }).createAlarm(this, 'EventsDelayed', {
+      alarmDescription:
+        'Lifecycle events reach the bus more than 2 minutes late, in two of three 5-minute periods',
+      threshold: 120_000,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (functions.webhook) {
+      this.webhookFailures = functions.webhook
+        .metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' })
+        .createAlarm(this, 'WebhookFailures', {
+          alarmDescription:
+            'At least 3 webhook deliveries failed within 5 minutes (each is retried, then dead-lettered)',
+          threshold: 3,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+    }
+
     this.deadLetters = props.deadLetterQueue
       .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })
       .createAlarm(this, 'DeadLetters', {
-        alarmDescription: 'Undeliverable task events or reconciler runs are waiting in the dead-letter queue',
+        alarmDescription:
+          'Undeliverable task events, reconciler runs, stream records or webhook deliveries are waiting in the dead-letter queue',
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
 
+    const alarms = [
+      this.apiServerErrorRate,
+      this.reconcilerErrors,
+      this.reconcilerStalled,
+      this.deadLetters,
+      this.eventsDelayed,
+      ...(this.webhookFailures ? [this.webhookFailures] : []),
+    ];
     if (props.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
-      for (const alarm of [
-        this.apiServerErrorRate,
-        this.reconcilerErrors,
-        this.reconcilerStalled,
-        this.deadLetters,
-      ]) {
+      for (const alarm of alarms) {
         alarm.addAlarmAction(new cwActions.SnsAction(topic));
         alarm.addOkAction(new cwActions.SnsAction(topic));
       }
@@ -151,7 +188,7 @@ export class ControlPlaneMonitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.apiServerErrorRate, this.reconcilerErrors, this.reconcilerStalled, this.deadLetters],
+        alarms,
       }),
     );
     const named = Object.entries(functions);

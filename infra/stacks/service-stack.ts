@@ -1,14 +1,21 @@
 import * as path from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV, METRIC_NAMESPACE } from '../../src/names.js';
-import { configBinding, sandboxRuntimeBinding, sessionTableBinding } from '../constructs/bindings.js';
+import {
+  configBinding,
+  eventBusBinding,
+  sandboxRuntimeBinding,
+  sessionTableBinding,
+} from '../constructs/bindings.js';
 import type { ChatFileSystem } from '../constructs/chat-file-system.js';
 import { type AuthMode, ControlPlaneApi } from '../constructs/control-plane-api.js';
 import { ControlPlaneMonitoring } from '../constructs/control-plane-monitoring.js';
 import { ControlPlaneTriggers } from '../constructs/control-plane-triggers.js';
+import { EventDelivery } from '../constructs/event-delivery.js';
 import { SandboxCluster, type SandboxEgress } from '../constructs/sandbox-cluster.js';
 import { SandboxFunction } from '../constructs/sandbox-function.js';
 import type { SandboxNetwork } from '../constructs/sandbox-network.js';
@@ -19,6 +26,7 @@ export interface LifecycleSettings {
   readonly minIdleTimeoutSeconds?: number;
   readonly defaultIdleTimeoutSeconds?: number;
   readonly defaultMaxLifetimeSeconds?: number;
+  readonly expiringLeadSeconds?: number;
   readonly volumeRetireAfterDays?: number;
   readonly launchLeaseSeconds?: number;
   readonly provisioningTimeoutSeconds?: number;
@@ -47,12 +55,17 @@ export interface ServiceStackProps extends StackProps {
   /** Prefix of the per-chat task-definition families. @default `<stack name>-chat` */
   readonly taskFamilyPrefix?: string;
   readonly lifecycle?: LifecycleSettings;
+  /** The lifecycle event bus (the stateful stack's). */
+  readonly eventBus: events.IEventBus;
+  /** POST every lifecycle event here, signed with a key kept in Secrets Manager. @default no webhook */
+  readonly webhookUrl?: string;
 }
 
 const LIFECYCLE_ENV: Record<keyof LifecycleSettings, string> = {
   minIdleTimeoutSeconds: ENV.minIdleTimeoutSeconds,
   defaultIdleTimeoutSeconds: ENV.defaultIdleTimeoutSeconds,
   defaultMaxLifetimeSeconds: ENV.defaultMaxLifetimeSeconds,
+  expiringLeadSeconds: ENV.expiringLeadSeconds,
   volumeRetireAfterDays: ENV.volumeRetireAfterDays,
   launchLeaseSeconds: ENV.launchLeaseSeconds,
   provisioningTimeoutSeconds: ENV.provisioningTimeoutSeconds,
@@ -71,8 +84,11 @@ export class ServiceStack extends Stack {
     readonly api: SandboxFunction;
     readonly taskEvents: SandboxFunction;
     readonly reconciler: SandboxFunction;
+    readonly eventPublisher: SandboxFunction;
+    readonly webhook?: SandboxFunction;
   };
   readonly triggers: ControlPlaneTriggers;
+  readonly events: EventDelivery;
   readonly monitoring: ControlPlaneMonitoring;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
@@ -112,6 +128,22 @@ export class ServiceStack extends Stack {
         'Reconciles sandbox sessions',
         Duration.seconds(55),
       ),
+      eventPublisher: fn(
+        'EventPublisherFunction',
+        'event-publisher.ts',
+        'Puts sandbox lifecycle events on the event bus',
+        Duration.seconds(30),
+      ),
+      ...(props.webhookUrl
+        ? {
+            webhook: fn(
+              'WebhookFunction',
+              'webhook.ts',
+              'Delivers sandbox lifecycle events to the webhook',
+              Duration.seconds(30),
+            ),
+          }
+        : {}),
     };
 
     const runtime = (access: 'manage' | 'stop') =>
@@ -152,12 +184,35 @@ export class ServiceStack extends Stack {
       taskEvents: this.functions.taskEvents.function,
       reconciler: this.functions.reconciler.function,
     });
+    this.functions.eventPublisher.bind(eventBusBinding(props.eventBus), observability);
+    this.events = new EventDelivery(this, 'Events', {
+      table: props.table,
+      bus: props.eventBus,
+      publisher: this.functions.eventPublisher.function,
+      webhook: this.functions.webhook?.function,
+      deadLetterQueue: this.triggers.deadLetterQueue,
+    });
+    if (this.functions.webhook && this.events.webhookSecret && props.webhookUrl) {
+      this.functions.webhook.bind(
+        configBinding({
+          [ENV.webhookUrl]: props.webhookUrl,
+          [ENV.webhookSecretArn]: this.events.webhookSecret.secretArn,
+        }),
+        observability,
+      );
+      new CfnOutput(this, 'WebhookSecretArn', {
+        value: this.events.webhookSecret.secretArn,
+        description: 'The key webhook deliveries are signed with; give its value to the receiver',
+      });
+    }
     this.monitoring = new ControlPlaneMonitoring(this, 'Monitoring', {
       httpApi: this.api.httpApi,
       functions: {
         api: this.functions.api.function,
         taskEvents: this.functions.taskEvents.function,
         reconciler: this.functions.reconciler.function,
+        eventPublisher: this.functions.eventPublisher.function,
+        ...(this.functions.webhook ? { webhook: this.functions.webhook.function } : {}),
       },
       reconcilerLogs: this.functions.reconciler.logGroup,
       deadLetterQueue: this.triggers.deadLetterQueue,

@@ -1,6 +1,7 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ChatFileSystem, type PosixIdentity } from '../constructs/chat-file-system.js';
+import { SandboxEvents } from '../constructs/sandbox-events.js';
 import { type ExistingVpcProps, SandboxNetwork } from '../constructs/sandbox-network.js';
 import { SessionTable } from '../constructs/session-table.js';
 
@@ -11,17 +12,21 @@ export interface StatefulStackProps extends StackProps {
   readonly posixUser?: PosixIdentity;
   /** Daily AWS Backup of the chat file system. @default true */
   readonly automaticBackups?: boolean;
+  /** How long the event archive keeps lifecycle events for replay. @default 30 days */
+  readonly eventArchiveRetention?: Duration;
 }
 
 /**
- * Everything that holds data or that data depends on: the session table, the chat file system and the
- * network its mount targets live in. Kept apart from the service stack so that the service can be
+ * Everything that holds data or that data depends on: the session table, the chat file system, the
+ * network its mount targets live in, and the lifecycle event bus with its archive (which subscribers'
+ * rules live on). Kept apart from the service stack so that the service can be
  * redeployed or destroyed freely; both stateful resources are RETAIN with pinned logical IDs.
  */
 export class StatefulStack extends Stack {
   readonly network: SandboxNetwork;
   readonly sessions: SessionTable;
   readonly storage: ChatFileSystem;
+  readonly events: SandboxEvents;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -37,6 +42,16 @@ export class StatefulStack extends Stack {
       subnets: this.network.subnets,
       posixUser: props.posixUser,
       automaticBackups: props.automaticBackups,
+    });
+    this.events = new SandboxEvents(this, 'Events', { archiveRetention: props.eventArchiveRetention });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.events.bus.eventBusName,
+      description: 'Lifecycle events (source agent-sandbox): add your own rules to this bus',
+      exportName: `${this.stackName}-EventBusName`,
+    });
+    new CfnOutput(this, 'EventBusArn', {
+      value: this.events.bus.eventBusArn,
+      exportName: `${this.stackName}-EventBusArn`,
     });
   }
 }

@@ -11,6 +11,8 @@
  * | `Reconcile<Counter>` (`ReconcileExpired`, ...) | | reconciler, non-zero counters only |
  * | `VolumesRetired` | | reconciler |
  * | `TaskEvents` | `outcome`: applied, ignored, stopped_stray_task, or an ignore reason | task-events |
+ * | `EventsPublished`, `EventsRefused` | | event-publisher |
+ * | `WebhookDeliveries` | `outcome`: delivered, retry, refused | webhook |
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';

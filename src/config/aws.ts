@@ -132,3 +132,21 @@ export const authSection = section({
     tenantsByTokenSha256: new Map(Object.entries(e[ENV.apiTokens] ?? {})),
   }),
 });
+
+/** The event publisher's bus. */
+export const eventBusSection = section({
+  shape: { [ENV.eventBusName]: text },
+  build: (e) => ({ eventBusName: e[ENV.eventBusName] }),
+});
+
+/** The webhook function's endpoint and the secret it signs with. */
+export const webhookSection = section({
+  shape: {
+    [ENV.webhookUrl]: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    [ENV.webhookSecretArn]: z.pipe(
+      text,
+      z.string().check(z.regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN')),
+    ),
+  },
+  build: (e) => ({ url: e[ENV.webhookUrl], secretArn: e[ENV.webhookSecretArn] }),
+});

@@ -10,7 +10,7 @@ import { FUNCTION_BUNDLING } from '../../infra/constructs/function-bundling.js';
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUDGET_BYTES = 600 * 1024;
 
-describe('the api function bundle', () => {
+describe('the function bundles', () => {
   it('stays within 600 KiB minified, without classic zod or the SDK credential chain', async () => {
     const result = await build({
       entryPoints: ['functions/api.ts'],
@@ -40,5 +40,25 @@ describe('the api function bundle', () => {
       [],
     );
     expect(inputs.filter((input) => input.includes('credential-provider-node'))).toEqual([]);
+  });
+
+  it.each(['event-publisher', 'webhook'])('builds the %s function too, lean as well', async (name) => {
+    const result = await build({
+      entryPoints: [`functions/${name}.ts`],
+      absWorkingDir: PROJECT_ROOT,
+      bundle: true,
+      write: false,
+      outfile: `${name}/index.mjs`,
+      platform: FUNCTION_BUNDLING.platform,
+      target: FUNCTION_BUNDLING.target,
+      format: FUNCTION_BUNDLING.format,
+      mainFields: [...FUNCTION_BUNDLING.mainFields],
+      banner: { js: FUNCTION_BUNDLING.banner },
+      minify: FUNCTION_BUNDLING.minify,
+      alias: FUNCTION_BUNDLING.alias,
+      logLevel: 'error',
+    });
+    const bundle = result.outputFiles.find((file) => file.path.endsWith('.mjs'))!;
+    expect(bundle.contents.length).toBeLessThanOrEqual(BUDGET_BYTES);
   });
 });

@@ -140,7 +140,8 @@ describe('operations', () => {
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    // API 5xx, reconciler errors, reconciler stalled, dead letters, events delayed.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
   });
 
   it('notifies an SNS topic when one is given', () => {
