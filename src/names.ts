@@ -111,6 +111,8 @@ export const ENV = {
    * it (default: the launch lease).
    */
   strangerGraceSeconds: 'SANDBOX_STRANGER_GRACE_SECONDS',
+  /** Comma-separated profiles with a health check: their sandboxes are running once it passes. */
+  healthCheckedProfiles: 'SANDBOX_HEALTH_CHECKED_PROFILES',
   /** Seconds before an expiry that `Sandbox Expiring` is sent (default 120 on AWS, 30 locally; 0: never). */
   expiringLeadSeconds: 'SANDBOX_EXPIRING_LEAD_SECONDS',
   /** The EventBridge bus lifecycle events go to (event-publisher). */

@@ -1,4 +1,4 @@
-import { Arn, Aws, Validations } from 'aws-cdk-lib';
+import { Arn, Aws, Duration, Validations } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +6,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
 import { VOLUME_NAMES } from '../../src/adapters/ecs/task-definition.js';
+import { HealthCheckSchema } from '../../src/config/health-check.js';
+import { type HealthCheckSpec, resolveHealthCheck } from '../../src/core/health-check.js';
 import type { ChatFileSystem } from './chat-file-system.js';
 
 /** One kind of sandbox the API can start: an image and the resources and port it gets. */
@@ -27,6 +29,29 @@ export interface SandboxProfile {
    * credentials, which is the default and the safe choice for running untrusted agent code.
    */
   readonly taskRoleManagedPolicyArns?: readonly string[];
+  /**
+   * A container health check: the sandbox becomes `running` only once ECS reports it HEALTHY. A
+   * `path` is checked with `curl` inside the container (the image must have it); a `command` runs
+   * as given. @default none: running as soon as the task runs
+   */
+  readonly healthCheck?: HealthCheckSpec;
+}
+
+/** The ECS container health check of a profile's check (ECS's own bounds and defaults). */
+export function containerHealthCheck(spec: HealthCheckSpec, port: number): ecs.HealthCheck {
+  const parsed = HealthCheckSchema.safeParse(spec);
+  if (!parsed.success)
+    throw new Error(`invalid healthCheck: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+  const check = resolveHealthCheck(spec);
+  return {
+    command: check.path
+      ? ['CMD-SHELL', `curl -fsS -o /dev/null 'http://127.0.0.1:${port}${check.path}' || exit 1`]
+      : ['CMD', ...check.command!],
+    interval: Duration.seconds(check.intervalSeconds),
+    timeout: Duration.seconds(check.timeoutSeconds),
+    retries: check.retries,
+    ...(check.startPeriodSeconds > 0 ? { startPeriod: Duration.seconds(check.startPeriodSeconds) } : {}),
+  };
 }
 
 /** Where the read-only shared directories appear inside every sandbox. */
@@ -139,6 +164,9 @@ export class SandboxTaskDefinition extends Construct {
       image: containerImage(this, profile.image),
       essential: true,
       portMappings: [{ containerPort: profile.port, protocol: ecs.Protocol.TCP }],
+      ...(profile.healthCheck
+        ? { healthCheck: containerHealthCheck(profile.healthCheck, profile.port) }
+        : {}),
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: profile.name,
         logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),

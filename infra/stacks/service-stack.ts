@@ -156,13 +156,17 @@ export class ServiceStack extends Stack {
         access,
       });
     const table = sessionTableBinding(props.table);
-    const lifecycle = configBinding(
-      Object.fromEntries(
+    const healthChecked = props.profiles
+      .filter((profile) => profile.healthCheck)
+      .map((profile) => profile.name);
+    const lifecycle = configBinding({
+      ...Object.fromEntries(
         Object.entries(props.lifecycle ?? {})
           .filter(([, value]) => value !== undefined)
           .map(([key, value]) => [LIFECYCLE_ENV[key as keyof LifecycleSettings], String(value)]),
       ),
-    );
+      ...(healthChecked.length > 0 ? { [ENV.healthCheckedProfiles]: healthChecked.join(',') } : {}),
+    });
     const observability = configBinding({ [ENV.metricsNamespace]: METRIC_NAMESPACE });
     this.functions.api.bind(
       table,

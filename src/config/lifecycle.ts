@@ -5,6 +5,7 @@
 import { DEFAULT_LIFECYCLE, type LifecycleConfig, type ProfileSize } from '../core/lifecycle.js';
 import { MAX_LIVE_LIMIT } from '../core/quota-ports.js';
 import { ENV } from '../names.js';
+import * as z from '../zod.js';
 import { integer, section } from './env.js';
 
 /** The defaults a host may change: everything else of `DEFAULT_LIFECYCLE` stays as it is. */
@@ -48,6 +49,10 @@ export function lifecycleSection(
       [ENV.provisioningTimeoutSeconds]: integer(base.provisioningTimeoutSeconds, 10, 7200),
       [ENV.strangerGraceSeconds]: integer(base.strangerGraceSeconds, 0, 86_400),
       [ENV.expiringLeadSeconds]: integer(base.expiringLeadSeconds, 0, 86_400),
+      [ENV.healthCheckedProfiles]: z._default(
+        z.string().check(z.regex(/^[A-Za-z0-9._,-]*$/, 'must be a comma list of profile names')),
+        (base.healthCheckedProfiles ?? []).join(','),
+      ),
       [ENV.tenantMaxLive]: integer(base.quotas.tenantMaxLive, 1, MAX_LIVE_LIMIT),
       [ENV.ownerMaxLive]: integer(base.quotas.ownerMaxLive, 1, MAX_LIVE_LIMIT),
     },
@@ -85,6 +90,7 @@ export function lifecycleSection(
       provisioningTimeoutSeconds: e[ENV.provisioningTimeoutSeconds],
       strangerGraceSeconds: e[ENV.strangerGraceSeconds],
       expiringLeadSeconds: e[ENV.expiringLeadSeconds],
+      healthCheckedProfiles: e[ENV.healthCheckedProfiles].split(',').filter((name) => name.length > 0),
       quotas: { ...base.quotas, tenantMaxLive: e[ENV.tenantMaxLive], ownerMaxLive: e[ENV.ownerMaxLive] },
     }),
   });

@@ -41,6 +41,11 @@ export interface LifecycleConfig {
   readonly expiringLeadSeconds: number;
   /** Live-sandbox limits by default (a tenant's overrides, set by an operator, win). */
   readonly quotas: QuotaDefaults;
+  /**
+   * Profiles that declare a health check: their sandboxes become `running` only once the runtime
+   * reports the check passed; a profile not listed is running as soon as its task runs.
+   */
+  readonly healthCheckedProfiles?: readonly string[];
   /** The size of a profile's sandbox, for the usage ledger (vCPU-seconds, GiB-seconds). */
   readonly profileSizes?: Readonly<Record<string, ProfileSize>>;
 }
@@ -91,4 +96,12 @@ export function idleTimeoutError(config: LifecycleConfig, idleTimeoutSeconds: nu
     path: 'idleTimeoutSeconds',
     message: `must be between ${config.minIdleTimeoutSeconds} and ${config.maxIdleTimeoutSeconds}`,
   };
+}
+
+/** Whether a session of `profile` must pass its health check before it is running. */
+export function needsHealthCheck(
+  config: Pick<LifecycleConfig, 'healthCheckedProfiles'>,
+  profile: string,
+): boolean {
+  return config.healthCheckedProfiles?.includes(profile) ?? false;
 }

@@ -134,9 +134,15 @@ export interface LaunchResult {
   readonly ref: string;
 }
 
+/**
+ * What a task's health check says: `starting` while it has not passed yet (or the task has none),
+ * `healthy` once it passed, `unhealthy` after it failed its retries.
+ */
+export type TaskHealth = 'starting' | 'healthy' | 'unhealthy';
+
 export type TaskState =
   | { readonly status: 'pending' }
-  | { readonly status: 'running'; readonly endpoint: Endpoint }
+  | { readonly status: 'running'; readonly endpoint: Endpoint; readonly health?: TaskHealth }
   | { readonly status: 'stopped'; readonly reason: string }
   /** The runtime does not know the task (yet, or any more). */
   | { readonly status: 'missing' };
@@ -183,7 +189,11 @@ export interface SandboxRuntime {
 
 /** A change the runtime reports about a task: from ECS events on AWS, in-process locally. */
 export type RuntimeEvent =
-  | (RuntimeEventBase & { readonly kind: 'running'; readonly endpoint: Endpoint })
+  | (RuntimeEventBase & {
+      readonly kind: 'running';
+      readonly endpoint: Endpoint;
+      readonly health?: TaskHealth;
+    })
   | (RuntimeEventBase & { readonly kind: 'stopped'; readonly reason: string });
 
 interface RuntimeEventBase {

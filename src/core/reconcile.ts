@@ -5,6 +5,7 @@
 import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import { launchAndRecord } from './launch.js';
+import { needsHealthCheck } from './lifecycle.js';
 import { chatKeyOf, isLive, isTerminal, type Session } from './model.js';
 import type { SessionStore, UpdateResult } from './ports.js';
 import { recountScope } from './quotas.js';
@@ -236,12 +237,20 @@ async function handleProvisioning(deps: CoreDeps, session: Session, now: number)
     return 'failed';
   };
 
-  if (now - session.createdAt >= config.provisioningTimeoutSeconds * 1000) {
-    return fail(`did not become ready within ${config.provisioningTimeoutSeconds} s`);
-  }
+  const timedOut = now - session.createdAt >= config.provisioningTimeoutSeconds * 1000;
   const state = session.runtimeRef
     ? await runtime.describe(session.runtimeRef)
     : ({ status: 'missing' } as const);
+  const waitsForHealth =
+    state.status === 'running' && needsHealthCheck(config, session.profile) && state.health !== 'healthy';
+  if (timedOut) {
+    return fail(
+      waitsForHealth
+        ? `unhealthy: the health check did not pass within ${config.provisioningTimeoutSeconds} s`
+        : `did not become ready within ${config.provisioningTimeoutSeconds} s`,
+    );
+  }
+  if (waitsForHealth) return (await move(deps, 'awaitHealthy', session, {})).ok ? 'rearmed' : null;
   switch (state.status) {
     case 'running': {
       const promoted = await move(deps, 'promote', session, {

@@ -1,10 +1,11 @@
 import type { CoreDeps } from './deps.js';
+import { needsHealthCheck } from './lifecycle.js';
 import { isTerminal } from './model.js';
 import type { RuntimeEvent, SandboxRuntime } from './ports.js';
 import { settleOrLeave } from './settle.js';
 import { move } from './state-machine.js';
 
-export type RuntimeEventOutcome = 'applied' | 'ignored' | 'stopped_stray_task';
+export type RuntimeEventOutcome = 'applied' | 'ignored' | 'stopped_stray_task' | 'waiting_for_health';
 
 /** What applying a runtime event needs: no launches, so only the runtime's `stop`. */
 export type RuntimeEventDeps = Pick<CoreDeps, 'store' | 'quotas' | 'clock' | 'config' | 'logger'> & {
@@ -43,6 +44,18 @@ export async function onRuntimeEvent(
       event.version <= current.runtimeEventVersion
     ) {
       return 'ignored';
+    }
+    const unhealthy =
+      event.kind === 'running' &&
+      needsHealthCheck(deps.config, current.profile) &&
+      event.health !== 'healthy';
+    if (unhealthy && current.status === 'provisioning') {
+      // Running, not answering its health check yet: the reconciler looks again soon.
+      const waiting = await move(deps, 'awaitHealthy', current, {
+        ...(event.version === undefined ? {} : { eventVersion: event.version }),
+      });
+      if (waiting.ok) return 'waiting_for_health';
+      continue;
     }
     const written =
       event.kind === 'running'

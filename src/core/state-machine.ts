@@ -42,6 +42,7 @@ export interface TransitionInputs {
   readonly retryStop: Record<string, never>;
   readonly failProvisioning: { readonly detail: string };
   readonly holdLaunch: Record<string, never>;
+  readonly awaitHealthy: { readonly eventVersion?: number };
   readonly rearm: Record<string, never>;
   readonly announceExpiry: Record<string, never>;
   readonly settle: Record<string, never>;
@@ -290,6 +291,19 @@ export const TRANSITIONS: Table = {
     to: 'same',
     fence: 'version',
     patch: (_session, now, _input, config) => ({ dueAt: now + config.launchLeaseSeconds * SECOND }),
+  },
+  awaitHealthy: {
+    trigger:
+      'the task runs but its health check has not passed yet (a runtime event, or the reconciler asked)',
+    from: ['provisioning'],
+    to: 'same',
+    fence: 'version',
+    // Looked at again soon, not at the end of the launch lease: health checks pass within seconds.
+    patch: (_session, now, { eventVersion: version }, config) => ({
+      dueAt: now + config.launchRetrySeconds * SECOND,
+      statusDetail: 'waiting for the health check to pass',
+      ...eventVersion(version),
+    }),
   },
   rearm: {
     trigger:

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalProfile } from '../adapters/local/local-runtime.js';
 import { ConfigError, envAllowList, integer, json, parseSections, section } from '../config/env.js';
+import { HealthCheckSchema, healthCheckedProfiles } from '../config/health-check.js';
 import {
   LOCAL_LIFECYCLE_DEFAULTS,
   lifecycleSection,
@@ -23,6 +24,8 @@ const LocalProfileSchema = z.strictObject({
   /** A nominal size for the usage ledger; local processes have no size of their own. */
   vcpu: z.optional(z.number().check(z.minimum(0), z.maximum(192))),
   memoryGiB: z.optional(z.number().check(z.minimum(0), z.maximum(1536))),
+  /** What makes its sandboxes running: `{ "path": "/health" }` or `{ "command": [...] }`, with ECS's timings. */
+  healthCheck: z.optional(HealthCheckSchema),
 });
 
 const Tokens = z.record(
@@ -149,7 +152,16 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
     tableName: e[ENV.tableName],
     dynamoEndpoint: e[ENV.dynamodbEndpoint],
     profiles,
-    lifecycle: withProfiles(parsed.lifecycle, profileNames(profiles), profileSizes(profiles)),
+    lifecycle: withProfiles(
+      {
+        ...parsed.lifecycle,
+        healthCheckedProfiles: [
+          ...new Set([...(parsed.lifecycle.healthCheckedProfiles ?? []), ...healthCheckedProfiles(profiles)]),
+        ],
+      },
+      profileNames(profiles),
+      profileSizes(profiles),
+    ),
     webhook: e.SANDBOX_WEBHOOK_URL ? { url: e.SANDBOX_WEBHOOK_URL, secret: e.SANDBOX_WEBHOOK_SECRET } : null,
   };
 }

@@ -30,6 +30,7 @@ const INPUTS: TransitionInputs = {
   retryStop: {},
   failProvisioning: { detail: 'timeout' },
   holdLaunch: {},
+  awaitHealthy: { eventVersion: 5 },
   rearm: {},
   announceExpiry: {},
   settle: {},

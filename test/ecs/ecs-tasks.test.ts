@@ -44,7 +44,27 @@ describe('EcsSandboxRuntime.describe', () => {
     await expect(runtimeWith().describe(taskArn('e1'))).resolves.toEqual({
       status: 'running',
       endpoint: { host: '10.0.12.34', port: 8000 },
+      health: 'starting',
     });
+  });
+
+  it.each([
+    ['HEALTHY', 'healthy'],
+    ['UNHEALTHY', 'unhealthy'],
+    ['UNKNOWN', 'starting'],
+  ] as const)('answers the health ECS reports: %s is %s', async (healthStatus, health) => {
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [
+        fargateTask({
+          arn: taskArn('h1'),
+          startedBy: STARTED_BY,
+          lastStatus: 'RUNNING',
+          privateIp: '10.0.1.2',
+          healthStatus,
+        }),
+      ],
+    });
+    await expect(runtimeWith().describe(taskArn('h1'))).resolves.toMatchObject({ status: 'running', health });
   });
 
   it('answers pending while the task is provisioning', async () => {

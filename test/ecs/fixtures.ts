@@ -152,6 +152,7 @@ export function fargateTask(options: {
   stoppedReason?: string;
   stopCode?: TaskStopCode;
   createdAt?: Date;
+  healthStatus?: Task['healthStatus'];
 }): Task {
   const details = [
     { name: 'subnetId', value: 'subnet-0a1b2c3d' },
@@ -172,6 +173,7 @@ export function fargateTask(options: {
     memory: '2048',
     group: `family:${FAMILY_PREFIX}-0123456789abcdef-chat`,
     startedBy: options.startedBy,
+    ...(options.healthStatus ? { healthStatus: options.healthStatus } : {}),
     createdAt: options.createdAt ?? new Date('2026-11-22T00:00:00Z'),
     version: 1,
     attachments: [

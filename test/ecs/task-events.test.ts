@@ -41,7 +41,23 @@ describe('translateTaskEvent', () => {
         ref: taskArn('a'),
         version: 4,
         endpoint: { host: '10.0.0.139', port: 8000 },
+        health: 'starting',
       },
+    });
+  });
+
+  it('carries the health ECS reports for a task with a health check', async () => {
+    const event = taskStateChange({
+      taskArn: taskArn('a'),
+      startedBy: STARTED_BY,
+      lastStatus: 'RUNNING',
+      version: 5,
+      healthStatus: 'HEALTHY',
+    });
+    const translated = await translateTaskEvent(event, context);
+    expect(translated.kind === 'event' && translated.event).toMatchObject({
+      kind: 'running',
+      health: 'healthy',
     });
   });
 

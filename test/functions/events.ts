@@ -14,6 +14,8 @@ export interface TaskChange {
   readonly clusterArn?: string;
   readonly privateIp?: string;
   readonly stoppedReason?: string;
+  /** The task's health (HEALTHY, UNHEALTHY, UNKNOWN), as ECS reports it for a task with a health check. */
+  readonly healthStatus?: string;
 }
 
 export function taskStateChange(change: TaskChange): Record<string, unknown> {
@@ -67,6 +69,7 @@ export function taskStateChange(change: TaskChange): Record<string, unknown> {
       lastStatus: change.lastStatus,
       overrides: { containerOverrides: [{ name: 'sandbox' }] },
       connectivity: 'CONNECTED',
+      ...(change.healthStatus ? { healthStatus: change.healthStatus } : {}),
       startedBy: change.startedBy,
       updatedAt: '2026-11-22T00:01:58.103Z',
       taskArn: change.taskArn,

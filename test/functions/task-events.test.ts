@@ -4,7 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeStartedBy, parseStartedBy } from '../../src/adapters/aws-naming.js';
-import { taskArn } from '../ecs/fixtures.js';
+import { ENV } from '../../src/names.js';
+import { BASE_TASK_DEFINITION_ARN, taskArn } from '../ecs/fixtures.js';
 import { createTestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext, type TaskChange, taskStateChange } from './events.js';
 import { acceptRunTask, acceptVolumeCreation, coldStart, functionEnv, parseAnswer } from './harness.js';
@@ -18,7 +19,17 @@ let taskEvents: typeof import('../../functions/task-events.js')['handler'];
 
 beforeAll(async () => {
   const { tableName } = await createTestTable();
-  coldStart(functionEnv(tableName, { POWERTOOLS_LOG_LEVEL: 'INFO' }));
+  coldStart(
+    functionEnv(tableName, {
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      // A second profile, with a health check: its sandboxes are running once ECS reports HEALTHY.
+      [ENV.profiles]: JSON.stringify({
+        default: { taskDefinitionArn: BASE_TASK_DEFINITION_ARN, containerName: 'sandbox', port: 8000 },
+        checked: { taskDefinitionArn: BASE_TASK_DEFINITION_ARN, containerName: 'sandbox', port: 8000 },
+      }),
+      [ENV.healthCheckedProfiles]: 'checked',
+    }),
+  );
   api = (await import('../../functions/api.js')).handler;
   taskEvents = (await import('../../functions/task-events.js')).handler;
 });
@@ -43,12 +54,12 @@ async function sandbox(chatId: string): Promise<Record<string, unknown>> {
 }
 
 /** Creates a sandbox through the api function; answers its chat and the task RunTask started. */
-async function launched(): Promise<{ chatId: string; ref: string; startedBy: string }> {
+async function launched(profile = 'default'): Promise<{ chatId: string; ref: string; startedBy: string }> {
   const chatId = crypto.randomUUID();
   const event = httpApiEvent({
     method: 'PUT',
     path: `/v1/chats/${chatId}/sandbox`,
-    body: { agentId: 'a1' },
+    body: { agentId: 'a1', profile },
     userArn: ALICE,
   });
   await api(event as unknown as LambdaEvent, lambdaContext('sandbox-api'));
@@ -70,6 +81,21 @@ describe('task-events function', () => {
     expect(await sandbox(chatId)).toMatchObject({
       status: 'running',
       endpoint: { host: '10.0.12.34', port: 8000 },
+    });
+  });
+
+  it('keeps a sandbox whose profile has a health check provisioning until ECS reports it HEALTHY', async () => {
+    const { chatId, ref, startedBy } = await launched('checked');
+    await expect(
+      deliver({ taskArn: ref, startedBy, lastStatus: 'RUNNING', version: 3, healthStatus: 'UNKNOWN' }),
+    ).resolves.toEqual({ outcome: 'waiting_for_health' });
+    expect(await sandbox(chatId)).toMatchObject({ status: 'provisioning', endpoint: null });
+    await expect(
+      deliver({ taskArn: ref, startedBy, lastStatus: 'RUNNING', version: 4, healthStatus: 'HEALTHY' }),
+    ).resolves.toEqual({ outcome: 'applied' });
+    expect(await sandbox(chatId)).toMatchObject({
+      status: 'running',
+      endpoint: { host: '10.0.0.139', port: 8000 },
     });
   });
 

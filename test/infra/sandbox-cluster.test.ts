@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
 import { VOLUME_NAMES } from '../../src/adapters/ecs/task-definition.js';
+import { ENV } from '../../src/names.js';
 import { synthApp } from './synth.js';
 import { CLIENTS_SG, type Resource, SANDBOX_SG, templateQueries } from './template-queries.js';
 
@@ -66,6 +67,72 @@ describe('sandbox cluster', () => {
         Statement: [Match.objectLike({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })],
       }),
     });
+  });
+
+  it('gives the container no health check unless the profile declares one, and names no checked profile', () => {
+    const [[, taskDefinition]] = resources('AWS::ECS::TaskDefinition') as [[string, Resource]];
+    const [container] = taskDefinition.Properties.ContainerDefinitions as Record<string, unknown>[];
+    expect(container!.HealthCheck).toBeUndefined();
+    for (const [, fn] of resources('AWS::Lambda::Function')) {
+      const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      expect(variables?.[ENV.healthCheckedProfiles]).toBeUndefined();
+    }
+  });
+
+  it('turns a profile health check into the container health check, and tells every function', () => {
+    const profiles = JSON.stringify([
+      {
+        name: 'web',
+        image: 'example/agent:1',
+        cpu: 512,
+        memoryMiB: 1024,
+        port: 9000,
+        healthCheck: { path: '/health', startPeriodSeconds: 20 },
+      },
+      {
+        name: 'cli',
+        image: 'example/tool:1',
+        cpu: 256,
+        memoryMiB: 512,
+        port: 9001,
+        healthCheck: { command: ['/bin/ready'], intervalSeconds: 5, retries: 5 },
+      },
+      { name: 'plain', image: 'example/plain:1', cpu: 256, memoryMiB: 512, port: 9002 },
+    ]);
+    const { serviceTemplate } = synthApp({ profiles });
+    serviceTemplate.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          HealthCheck: {
+            Command: ['CMD-SHELL', "curl -fsS -o /dev/null 'http://127.0.0.1:9000/health' || exit 1"],
+            Interval: 10,
+            Timeout: 5,
+            Retries: 3,
+            StartPeriod: 20,
+          },
+        }),
+      ],
+    });
+    serviceTemplate.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          HealthCheck: { Command: ['CMD', '/bin/ready'], Interval: 5, Timeout: 5, Retries: 5 },
+        }),
+      ],
+    });
+    for (const [, fn] of templateQueries(serviceTemplate).resources('AWS::Lambda::Function')) {
+      const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      if (variables?.[ENV.tableName]) expect(variables[ENV.healthCheckedProfiles]).toBe('web,cli');
+    }
+    expect(() =>
+      synthApp({
+        profiles: JSON.stringify([
+          { name: 'x', image: 'i', cpu: 256, memoryMiB: 512, port: 1, healthCheck: { path: 'health' } },
+        ]),
+      }),
+    ).toThrow(/healthCheck/);
   });
 
   it('logs the sandbox to CloudWatch with bounded retention', () => {

@@ -90,6 +90,44 @@ describe('LocalProcessRuntime', () => {
     expect(readFileSync(join(chatDir, '.sessions'), 'utf8')).toBe('s1\n');
   });
 
+  it('reports a sandbox with a health check running only once the check passes', async () => {
+    // An agent whose /health answers 503 for its first 400 ms.
+    const agent = join(dataDir, 'slow-agent.mjs');
+    writeFileSync(
+      agent,
+      `import { createServer } from 'node:http';
+const started = Date.now();
+createServer((request, response) => {
+  if (request.url === '/health') response.writeHead(Date.now() - started > 400 ? 200 : 503).end();
+  else response.writeHead(200).end('ok');
+}).listen(Number(process.env.PORT), process.env.HOST);`,
+    );
+    runtime = make({ web: { command: [process.execPath, agent], healthCheck: { path: '/health' } } });
+    const { ref } = await runtime.launch(spec('h1', { profile: 'web' }));
+    expect(await runtime.describe(ref)).toEqual({ status: 'pending' });
+    const running = await eventually(events, 'running', 'h1');
+    expect(running).toMatchObject({ kind: 'running', health: 'healthy' });
+    expect(await runtime.describe(ref)).toMatchObject({ status: 'running', health: 'healthy' });
+    const { port } = running.kind === 'running' ? running.endpoint : { port: 0 };
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+  });
+
+  it('reports a sandbox whose check keeps failing as running but unhealthy, and never as ready', async () => {
+    runtime = make({
+      broken: {
+        command: [process.execPath, DEMO_AGENT_PATH],
+        healthCheck: { command: [process.execPath, '-e', 'process.exit(1)'], intervalSeconds: 5, retries: 1 },
+      },
+    });
+    const { ref } = await runtime.launch(spec('h2', { profile: 'broken' }));
+    await vi.waitFor(
+      async () =>
+        expect(await runtime.describe(ref)).toMatchObject({ status: 'running', health: 'unhealthy' }),
+      { timeout: 5_000 },
+    );
+    expect(events.filter((event) => event.kind === 'running')).toEqual([]);
+  });
+
   it('is idempotent per session id', async () => {
     const first = await runtime.launch(spec('s1'));
     const second = await runtime.launch(spec('s1'));

@@ -28,6 +28,7 @@ export const TaskStateChangeEvent = z.object({
     startedBy: z.optional(z.string()),
     stoppedReason: z.optional(z.string()),
     stopCode: z.optional(z.string()),
+    healthStatus: z.optional(z.string()),
     attachments: z.optional(z.array(Attachment)),
   }),
 });
@@ -101,5 +102,5 @@ export async function translateTaskEvent(
   };
   if (read.phase === 'stopped')
     return { kind: 'event', event: { ...base, kind: 'stopped', reason: read.reason } };
-  return { kind: 'event', event: { ...base, kind: 'running', endpoint: read.endpoint } };
+  return { kind: 'event', event: { ...base, kind: 'running', endpoint: read.endpoint, health: read.health } };
 }

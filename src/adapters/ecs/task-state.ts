@@ -4,7 +4,7 @@
  * never disagree.
  */
 import type { Endpoint } from '../../core/model.js';
-import type { TaskState } from '../../core/ports.js';
+import type { TaskHealth, TaskState } from '../../core/ports.js';
 
 /** The fields of an ECS task (API or event) this module reads. */
 export interface TaskLike {
@@ -12,6 +12,8 @@ export interface TaskLike {
   readonly desiredStatus?: string | undefined;
   readonly stoppedReason?: string | undefined;
   readonly stopCode?: string | undefined;
+  /** The task's health: HEALTHY, UNHEALTHY, or UNKNOWN (checks not passed yet, or none defined). */
+  readonly healthStatus?: string | undefined;
   readonly attachments?:
     | readonly {
         readonly type?: string | undefined;
@@ -31,7 +33,7 @@ export interface TaskLike {
  */
 export type ReadTask =
   | { readonly phase: 'pending' }
-  | { readonly phase: 'running'; readonly endpoint: Endpoint }
+  | { readonly phase: 'running'; readonly endpoint: Endpoint; readonly health: TaskHealth }
   | { readonly phase: 'stopping'; readonly reason: string }
   | { readonly phase: 'stopped'; readonly reason: string };
 
@@ -45,13 +47,22 @@ export function privateIpv4(task: TaskLike): string | null {
   return null;
 }
 
+/** ECS's task health for core: UNKNOWN (and absent) is `starting`. */
+export function healthOf(task: TaskLike): TaskHealth {
+  if (task.healthStatus === 'HEALTHY') return 'healthy';
+  if (task.healthStatus === 'UNHEALTHY') return 'unhealthy';
+  return 'starting';
+}
+
 /** Reads a task; `port` is the sandbox port its endpoint is built with. */
 export function readTask(task: TaskLike, port: number): ReadTask {
   const reason = task.stoppedReason ?? task.stopCode ?? 'stopped';
   if (task.lastStatus === 'STOPPED') return { phase: 'stopped', reason };
   if (task.desiredStatus === 'STOPPED') return { phase: 'stopping', reason };
   const host = privateIpv4(task);
-  if (task.lastStatus === 'RUNNING' && host) return { phase: 'running', endpoint: { host, port } };
+  if (task.lastStatus === 'RUNNING' && host) {
+    return { phase: 'running', endpoint: { host, port }, health: healthOf(task) };
+  }
   return { phase: 'pending' };
 }
 
@@ -63,7 +74,7 @@ export function taskStateOf(task: TaskLike, port: number): TaskState {
     case 'stopping':
       return { status: 'stopped', reason: read.reason };
     case 'running':
-      return { status: 'running', endpoint: read.endpoint };
+      return { status: 'running', endpoint: read.endpoint, health: read.health };
     case 'pending':
       return { status: 'pending' };
   }

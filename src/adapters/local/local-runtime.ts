@@ -3,6 +3,11 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { envRefusal } from '../../core/env-policy.js';
 import { LaunchError } from '../../core/errors.js';
+import {
+  type HealthCheckSpec,
+  type ResolvedHealthCheck,
+  resolveHealthCheck,
+} from '../../core/health-check.js';
 import type {
   LaunchResult,
   LaunchSpec,
@@ -11,6 +16,7 @@ import type {
   RuntimeEvent,
   RuntimeInventory,
   SandboxRuntime,
+  TaskHealth,
   TaskState,
 } from '../../core/ports.js';
 import { freePort } from './free-port.js';
@@ -32,6 +38,11 @@ export interface LocalProfile {
   /** A nominal size for the usage ledger. */
   readonly vcpu?: number;
   readonly memoryGiB?: number;
+  /**
+   * The check that makes a sandbox `running` (src/config/health-check.ts); absent, the sandbox is
+   * running once its port answers HTTP at all.
+   */
+  readonly healthCheck?: HealthCheckSpec;
 }
 
 export interface LocalRuntimeOptions {
@@ -55,12 +66,17 @@ export const DATA_DIR_MARKER = 'SANDBOX_LOCAL_DATA_DIR';
 
 interface Sandbox {
   readonly record: ProcessRecord & { readonly pid: number };
+  /** Reported running: its port answered, or its health check passed. */
   ready: boolean;
+  /** What its health check says so far (`starting` for a profile without one). */
+  health: TaskHealth;
   exit: string | null;
   readonly exited: Promise<void>;
 }
 
 const PROBE_INTERVAL_MS = 25;
+/** How often a health check is tried until it first passes. */
+const HEALTH_POLL_MS = 100;
 const ADOPTED_POLL_MS = 500;
 
 /**
@@ -100,7 +116,19 @@ export class LocalProcessRuntime implements SandboxRuntime {
     const sandbox = this.sandboxes.get(sessionIdOf(ref));
     if (!sandbox) return { status: 'missing' };
     if (sandbox.exit !== null) return { status: 'stopped', reason: sandbox.exit };
-    return sandbox.ready ? { status: 'running', endpoint: endpointOf(sandbox) } : { status: 'pending' };
+    if (sandbox.ready) {
+      const checked = this.healthCheckOf(sandbox) !== undefined;
+      return {
+        status: 'running',
+        endpoint: endpointOf(sandbox),
+        ...(checked ? { health: sandbox.health } : {}),
+      };
+    }
+    // Up, but its health check failed its retries: running as a process, not ready as a sandbox.
+    if (sandbox.health === 'unhealthy') {
+      return { status: 'running', endpoint: endpointOf(sandbox), health: 'unhealthy' };
+    }
+    return { status: 'pending' };
   }
 
   async stop(ref: string): Promise<void> {
@@ -158,6 +186,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
       port,
       pid: null,
       startedAt: Date.now(),
+      profile: spec.profile,
     };
     this.registry.write(intent);
 
@@ -208,14 +237,16 @@ export class LocalProcessRuntime implements SandboxRuntime {
         this.onExit(sandbox, signal ? `exited on ${signal}` : `exited with code ${code}`).finally(resolve);
       });
     });
-    const sandbox: Sandbox = { record, ready: false, exit: null, exited };
+    const sandbox: Sandbox = { record, ready: false, health: 'starting', exit: null, exited };
     this.sandboxes.set(spec.sessionId, sandbox);
     void this.probe(sandbox);
     return { ref };
   }
 
-  /** Polls the sandbox's port until it answers HTTP, then reports it running. */
+  /** Reports the sandbox running once it is ready: its health check passed, or its port answers. */
   private async probe(sandbox: Sandbox): Promise<void> {
+    const spec = this.healthCheckOf(sandbox);
+    if (spec) return this.checkHealth(sandbox, resolveHealthCheck(spec));
     const endpoint = endpointOf(sandbox);
     const deadline = Date.now() + this.readinessTimeoutMs;
     while (sandbox.exit === null && Date.now() < deadline) {
@@ -234,6 +265,88 @@ export class LocalProcessRuntime implements SandboxRuntime {
         identity(sandbox.record),
       );
     }
+  }
+
+  private healthCheckOf(sandbox: Sandbox): HealthCheckSpec | undefined {
+    const profile = sandbox.record.profile;
+    return profile ? this.options.profiles[profile]?.healthCheck : undefined;
+  }
+
+  /**
+   * Runs the profile's health check until it passes, then reports the sandbox running. It is tried
+   * every 100 ms (so a quick agent is ready quickly); failures after the start period count once per
+   * interval, and `retries` of them make the sandbox unhealthy, which the reconciler fails at the
+   * provisioning timeout unless the check passes before.
+   */
+  private async checkHealth(sandbox: Sandbox, check: ResolvedHealthCheck): Promise<void> {
+    const started = Date.now();
+    let failures = 0;
+    let lastCounted = 0;
+    while (sandbox.exit === null) {
+      if (await this.passes(sandbox, check)) {
+        sandbox.health = 'healthy';
+        sandbox.ready = true;
+        await this.emit({
+          kind: 'running',
+          endpoint: endpointOf(sandbox),
+          health: 'healthy',
+          ...identity(sandbox.record),
+        });
+        return;
+      }
+      const now = Date.now();
+      const afterStart = now - started >= check.startPeriodSeconds * 1000;
+      if (afterStart && now - lastCounted >= check.intervalSeconds * 1000) {
+        failures += 1;
+        lastCounted = now;
+        if (failures >= check.retries && sandbox.health !== 'unhealthy') {
+          sandbox.health = 'unhealthy';
+          this.options.logger.warn('sandbox failed its health check', {
+            ...identity(sandbox.record),
+            failures,
+          });
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+    }
+  }
+
+  /** One run of the check: the path answers 2xx, or the command exits 0, within the timeout. */
+  private async passes(sandbox: Sandbox, check: ResolvedHealthCheck): Promise<boolean> {
+    const { host, port } = endpointOf(sandbox);
+    const timeoutMs = check.timeoutSeconds * 1000;
+    if (check.path !== undefined) {
+      try {
+        const answer = await fetch(`http://${host}:${port}${check.path}`, {
+          redirect: 'manual',
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        await answer.body?.cancel();
+        return answer.status >= 200 && answer.status < 300;
+      } catch {
+        return false;
+      }
+    }
+    const [command, ...args] = check.command as [string, ...string[]];
+    const { dataDir } = this.options;
+    const { record } = sandbox;
+    return new Promise<boolean>((resolve) => {
+      const child = spawn(command, args, {
+        cwd: join(dataDir, 'chats', encodeURIComponent(record.tenant), record.chatId),
+        stdio: 'ignore',
+        timeout: timeoutMs,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          CHAT_ID: record.chatId,
+          SESSION_ID: record.sessionId,
+          HOST: host,
+          PORT: String(port),
+          [DATA_DIR_MARKER]: dataDir,
+        },
+      });
+      child.once('error', () => resolve(false));
+      child.once('exit', (code) => resolve(code === 0));
+    });
   }
 
   private async onExit(sandbox: Sandbox, reason: string): Promise<void> {
@@ -314,7 +427,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
       resolveExited = resolve;
     });
     this.registry.write(record);
-    const sandbox: Sandbox = { record, ready: false, exit: null, exited };
+    const sandbox: Sandbox = { record, ready: false, health: 'starting', exit: null, exited };
     this.sandboxes.set(record.sessionId, sandbox);
     const timer = setInterval(() => {
       if (groupAlive(record.pid)) return;

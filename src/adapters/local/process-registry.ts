@@ -15,6 +15,8 @@ export interface ProcessRecord {
   /** The process (and process group) id; null between the intent and the spawn. */
   readonly pid: number | null;
   readonly startedAt: number;
+  /** The profile it runs (for its health check after a restart); absent in records of older runs. */
+  readonly profile?: string;
 }
 
 const SESSION_FILE = /^([A-Za-z0-9-]{1,64})\.json$/;
