@@ -1,5 +1,4 @@
 /** The schema of a profile's health check (src/core/health-check.ts), with ECS's bounds. */
-import type { HealthCheckSpec } from '../core/health-check.js';
 import * as z from '../zod.js';
 
 export type { HealthCheckSpec } from '../core/health-check.js';
