@@ -1,10 +1,10 @@
-/** Figure 6: local mode's time to ready, against starting the demo agent process directly. */
+/** Figure 6: local mode's time to ready, against starting the example agent process directly. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/adapters/local/free-port.js';
-import { DEMO_AGENT_PATH, parseLocalConfig } from '../../src/local/config.js';
+import { EXAMPLE_AGENT_PATH, parseLocalConfig } from '../../src/local/config.js';
 import { startLocalControlPlane } from '../../src/local/control-plane.js';
 import { newChatId } from '../support/core.js';
 import { CountingLogger } from '../support/fake-runtime.js';
@@ -65,14 +65,14 @@ async function timeToReady(url: string, chatId: string): Promise<{ totalMs: numb
   return { totalMs: nowMs() - start, runningMs };
 }
 
-/** The floor: the demo agent started directly with the same environment, polled until it answers. */
+/** The floor: the example agent started directly with the same environment, polled until it answers. */
 async function directStart(dataDir: string): Promise<number> {
   const chatId = newChatId();
   const chatDir = join(dataDir, 'direct', chatId);
   mkdirSync(chatDir, { recursive: true });
   const port = await freePort();
   const start = nowMs();
-  const child: ChildProcess = spawn(process.execPath, [DEMO_AGENT_PATH], {
+  const child: ChildProcess = spawn(process.execPath, [EXAMPLE_AGENT_PATH], {
     cwd: chatDir,
     stdio: 'ignore',
     env: {
@@ -100,7 +100,7 @@ async function directStart(dataDir: string): Promise<number> {
 
 /**
  * Local mode on the run's DynamoDB Local: 50 new chats one after another, each `PUT ... waitSeconds`
- * until running and then `GET /` at the sandbox's endpoint, interleaved with the demo agent started
+ * until running and then `GET /` at the sandbox's endpoint, interleaved with the example agent started
  * directly. Deletes every sandbox and stops the control plane at the end.
  */
 export const localReadyFigure: Figure = {
@@ -125,7 +125,7 @@ export const localReadyFigure: Figure = {
       let deleted = 0;
       let liveAfterStop = -1;
       try {
-        progress(`figure 6: ${SANDBOXES} sandboxes, each next to a direct start of the demo agent`);
+        progress(`figure 6: ${SANDBOXES} sandboxes, each next to a direct start of the example agent`);
         for (let i = 0; i < SANDBOXES; i += 1) {
           const chatId = newChatId();
           chats.push(chatId);
@@ -152,7 +152,7 @@ export const localReadyFigure: Figure = {
       const runningDist = distribution(samples.running);
       return {
         status: 'measured',
-        workload: `${SANDBOXES} new chats in sequence on local mode (demo agent profile): PUT waitSeconds=${WAIT_SECONDS}, then GET / at the endpoint; floor: the demo agent spawned directly, polled every ${FLOOR_POLL_MS} ms`,
+        workload: `${SANDBOXES} new chats in sequence on local mode (example agent profile): PUT waitSeconds=${WAIT_SECONDS}, then GET / at the endpoint; floor: the example agent spawned directly, polled every ${FLOOR_POLL_MS} ms`,
         rows: [
           {
             measure: 'PUT to agent answering, p50',

@@ -81,6 +81,14 @@ function json(read: ContextReader, key: string): unknown {
   }
 }
 
+/** `-c sandboxHealthPath=/health`: the default profile's health check, an HTTP path on its port. */
+function healthPath(read: ContextReader): Pick<SandboxProfile, 'healthCheck'> {
+  const path = text(read, 'sandboxHealthPath');
+  if (path === undefined) return {};
+  if (!path.startsWith('/')) throw new Error('context "sandboxHealthPath" must be a path starting with /');
+  return { healthCheck: { path } };
+}
+
 function profiles(read: ContextReader): { profiles: SandboxProfile[]; placeholderImage: boolean } {
   const custom = json(read, 'profiles');
   if (custom !== undefined) {
@@ -97,6 +105,7 @@ function profiles(read: ContextReader): { profiles: SandboxProfile[]; placeholde
         cpu: integer(read, 'sandboxCpu', 1024),
         memoryMiB: integer(read, 'sandboxMemoryMiB', 2048),
         port: integer(read, 'sandboxPort', 8080),
+        ...healthPath(read),
       },
     ],
     placeholderImage: image === undefined,

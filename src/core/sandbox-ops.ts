@@ -6,11 +6,13 @@ import type { ListQuery, LiveTask, Page } from './ports.js';
 import { move, write } from './state-machine.js';
 
 /**
- * A long-poll reads (strongly consistent) after 50 ms, then doubles the gap up to 250 ms: a local
- * sandbox is ready in tens of milliseconds, a Fargate task in tens of seconds.
+ * A long-poll reads (strongly consistent) every 50 ms for its first second, then doubles the gap up
+ * to 250 ms: a local sandbox is ready in tens of milliseconds, a Fargate task in tens of seconds.
  */
 const FIRST_POLL_MS = 50;
 const MAX_POLL_MS = 250;
+/** Polls this close together for the first second: a local sandbox is ready within it. */
+const EAGER_POLL_WINDOW_MS = 1_000;
 /** Rounds of read-then-write before a keepalive or delete gives up under contention. */
 const MAX_ROUNDS = 5;
 
@@ -30,10 +32,11 @@ export async function waitWhileProvisioning(
 ): Promise<Session> {
   const deadline = waitUntil ?? 0;
   let current = session;
+  const eagerUntil = clock.now() + EAGER_POLL_WINDOW_MS;
   let gap = FIRST_POLL_MS;
   while (current.status === 'provisioning' && clock.now() < deadline) {
     await clock.sleep(Math.min(gap, deadline - clock.now()));
-    gap = Math.min(gap * 2, MAX_POLL_MS);
+    if (clock.now() >= eagerUntil) gap = Math.min(gap * 2, MAX_POLL_MS);
     const read = await store.get(chatKeyOf(session));
     if (!read) break;
     current = read;

@@ -106,8 +106,8 @@ export interface LocalConfig {
   readonly webhook: { readonly url: string; readonly secret: string | undefined } | null;
 }
 
-/** The demo agent, run with the same Node as the control plane: the `default` profile. */
-export const DEMO_AGENT_PATH = fileURLToPath(new URL('../adapters/local/demo-agent.mjs', import.meta.url));
+/** The example agent (examples/agent), run with the same Node as the control plane: the `default` profile. */
+export const EXAMPLE_AGENT_PATH = fileURLToPath(new URL('../../examples/agent/agent.mjs', import.meta.url));
 
 /**
  * Parses local mode's configuration; bad variables throw one error naming each. The lifecycle is the
@@ -132,7 +132,12 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
   const e = parsed.local;
   const profiles: Record<string, LocalProfile> = {
     // Sized like the AWS default profile (1 vCPU, 2 GiB), so local usage totals read the same.
-    default: { command: [process.execPath, DEMO_AGENT_PATH], vcpu: 1, memoryGiB: 2 },
+    default: {
+      command: [process.execPath, EXAMPLE_AGENT_PATH],
+      vcpu: 1,
+      memoryGiB: 2,
+      healthCheck: { path: '/health' },
+    },
     ...(e.SANDBOX_LOCAL_PROFILES as Record<string, LocalProfile> | undefined),
   };
   return {

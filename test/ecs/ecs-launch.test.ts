@@ -114,7 +114,11 @@ describe('EcsSandboxRuntime.launch', () => {
         { name: 'AGENT_ID', value: 'agent-alpha' },
         { name: 'CHAT_ID', value: CHAT },
         { name: 'SESSION_ID', value: SESSION },
+        { name: 'HOST', value: '0.0.0.0' },
         { name: 'PORT', value: '8000' },
+        { name: 'CHAT_DIR', value: SETTINGS.mountPaths.chat },
+        { name: 'DEPENDENCIES_DIR', value: SETTINGS.mountPaths.dependencies },
+        { name: 'TOOLS_DIR', value: SETTINGS.mountPaths.tools },
       ],
     });
     expect(run.tags).toEqual(

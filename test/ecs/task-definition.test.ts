@@ -45,6 +45,18 @@ describe('deriveTaskDefinition', () => {
     expect(derived).not.toHaveProperty('requiresAttributes');
   });
 
+  it("keeps the base container's health check, so a chat's sandboxes are checked as the profile says", () => {
+    const healthCheck = {
+      command: ['CMD-SHELL', "curl -fsS -o /dev/null 'http://127.0.0.1:8000/health' || exit 1"],
+      interval: 10,
+      timeout: 5,
+      retries: 3,
+    };
+    const checked = { ...base, containerDefinitions: [{ ...base.containerDefinitions![0]!, healthCheck }] };
+    expect(derive({ base: checked }).containerDefinitions![0]!.healthCheck).toEqual(healthCheck);
+    expect(derive().containerDefinitions![0]!.healthCheck).toBeUndefined();
+  });
+
   it("mounts the chat's access point read-write over TLS and keeps the shared mounts read-only", () => {
     const derived = derive();
     expect(derived.volumes?.map((volume) => volume.name)).toEqual(['dependencies', 'tools', 'chat']);

@@ -35,6 +35,11 @@ describe('app context', () => {
     ]);
   });
 
+  it('gives the default profile a health check from -c sandboxHealthPath', () => {
+    expect(read({ sandboxHealthPath: '/health' }).profiles[0]?.healthCheck).toEqual({ path: '/health' });
+    expect(() => read({ sandboxHealthPath: 'health' })).toThrow(/sandboxHealthPath/);
+  });
+
   it('takes a full list of profiles as JSON', () => {
     const profiles = [{ name: 'big', image: 'a', cpu: 4096, memoryMiB: 8192, port: 1 }];
     expect(read({ profiles: JSON.stringify(profiles) }).profiles).toEqual(profiles);

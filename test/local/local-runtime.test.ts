@@ -11,7 +11,7 @@ import {
 } from '../../src/adapters/local/local-runtime.js';
 import { LaunchError } from '../../src/core/errors.js';
 import type { LaunchSpec, RuntimeEvent } from '../../src/core/ports.js';
-import { DEMO_AGENT_PATH } from '../../src/local/config.js';
+import { EXAMPLE_AGENT_PATH } from '../../src/local/config.js';
 import { silentLogger } from '../support/fakes.js';
 
 const spec = (sessionId: string, overrides: Partial<LaunchSpec> = {}): LaunchSpec => ({
@@ -51,7 +51,7 @@ describe('LocalProcessRuntime', () => {
   let events: RuntimeEvent[];
   let runtime: LocalProcessRuntime;
   const make = (
-    profiles: Record<string, LocalProfile> = { default: { command: [process.execPath, DEMO_AGENT_PATH] } },
+    profiles: Record<string, LocalProfile> = { default: { command: [process.execPath, EXAMPLE_AGENT_PATH] } },
   ) =>
     new LocalProcessRuntime({
       dataDir,
@@ -75,7 +75,7 @@ describe('LocalProcessRuntime', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('runs the demo agent with its identity and the chat directory, and reports it running', async () => {
+  it('runs the example agent with its identity and the chat directory, and reports it running', async () => {
     const { ref } = await runtime.launch(spec('s1'));
     const running = await eventually(events, 'running', 's1');
     expect(running.kind === 'running' && running.endpoint.host).toBe('127.0.0.1');
@@ -88,6 +88,18 @@ describe('LocalProcessRuntime', () => {
     expect(answer).toMatchObject({ chatId: spec('s1').chatId, sessionId: 's1', agentId: 'agent-alpha' });
     const chatDir = join(dataDir, 'chats', 'local', spec('s1').chatId);
     expect(readFileSync(join(chatDir, '.sessions'), 'utf8')).toBe('s1\n');
+    // The example agent keeps the chat's history.md in the chat directory.
+    await fetch(`http://127.0.0.1:${port}/history`, {
+      method: 'POST',
+      body: 'The user asked for a summary.',
+    });
+    expect(await (await fetch(`http://127.0.0.1:${port}/history`)).text()).toContain(
+      'The user asked for a summary.',
+    );
+    expect(readFileSync(join(chatDir, 'history.md'), 'utf8')).toMatch(
+      /^\n## .+ \(s1\)\n\nThe user asked for a summary\.\n$/,
+    );
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
   });
 
   it('reports a sandbox with a health check running only once the check passes', async () => {
@@ -115,7 +127,7 @@ createServer((request, response) => {
   it('reports a sandbox whose check keeps failing as running but unhealthy, and never as ready', async () => {
     runtime = make({
       broken: {
-        command: [process.execPath, DEMO_AGENT_PATH],
+        command: [process.execPath, EXAMPLE_AGENT_PATH],
         healthCheck: { command: [process.execPath, '-e', 'process.exit(1)'], intervalSeconds: 5, retries: 1 },
       },
     });
@@ -271,7 +283,7 @@ createServer((request, response) => {
     'refuses %s at spawn time, leaving no record, descriptor or process',
     async (_name, launchSpec, envAllow) => {
       runtime = make({
-        default: { command: [process.execPath, DEMO_AGENT_PATH], ...(envAllow ? { envAllow } : {}) },
+        default: { command: [process.execPath, EXAMPLE_AGENT_PATH], ...(envAllow ? { envAllow } : {}) },
       });
       const descriptors = readdirSync('/proc/self/fd').length;
       await expect(runtime.launch(launchSpec)).rejects.toBeInstanceOf(LaunchError);

@@ -67,12 +67,18 @@ export class EcsSandboxRuntime implements SandboxRuntime {
     const hash = await this.deps.tasks.rememberTenant(spec.tenant);
     const taskDefinition = await volumes.taskDefinitionFor(key, spec.profile, spec.sessionId);
 
+    // The same variables local mode gives a sandbox process (docs/agent-contract.md), so one agent
+    // runs unchanged in both; HOST is every interface, as the task's ENI must reach it.
     const environment = Object.entries({
       ...spec.env,
       AGENT_ID: spec.agentId,
       CHAT_ID: spec.chatId,
       SESSION_ID: spec.sessionId,
+      HOST: '0.0.0.0',
       PORT: String(profile.port),
+      CHAT_DIR: settings.mountPaths.chat,
+      DEPENDENCIES_DIR: settings.mountPaths.dependencies,
+      TOOLS_DIR: settings.mountPaths.tools,
     }).map(([name, value]) => ({ name, value }));
     const overrides = { containerOverrides: [{ name: profile.containerName, environment }] };
     if (JSON.stringify(overrides).length > MAX_OVERRIDES_CHARS) {

@@ -75,8 +75,8 @@ interface Sandbox {
 }
 
 const PROBE_INTERVAL_MS = 25;
-/** How often a health check is tried until it first passes. */
-const HEALTH_POLL_MS = 100;
+/** How often a health check is tried until it first passes (a local agent starts in milliseconds). */
+const HEALTH_POLL_MS = 25;
 const ADOPTED_POLL_MS = 500;
 
 /**
@@ -274,7 +274,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
 
   /**
    * Runs the profile's health check until it passes, then reports the sandbox running. It is tried
-   * every 100 ms (so a quick agent is ready quickly); failures after the start period count once per
+   * every 25 ms (so a quick agent is ready quickly); failures after the start period count once per
    * interval, and `retries` of them make the sandbox unhealthy, which the reconciler fails at the
    * provisioning timeout unless the check passes before.
    */
