@@ -218,6 +218,14 @@ describe('DynamoSessionStore', () => {
       cursor: even.nextCursor!,
     });
     expect(rest.items.map((item) => item.sessionId)).toEqual(['s0']);
+    expect(rest.nextCursor).toBeNull();
+    // A last page that is exactly full ends the list: no cursor to an empty page.
+    const odd = await table.store.listByTenant('t1', { limit: 2, agentId: 'odd' });
+    expect(odd.items.map((item) => item.sessionId)).toEqual(['s3', 's1']);
+    expect(odd.nextCursor).toBeNull();
+    const third = await table.store.listByTenant('t1', { limit: 1, cursor: second.nextCursor! });
+    expect(third.items.map((item) => item.sessionId)).toEqual(['s0']);
+    expect(third.nextCursor).toBeNull();
     const t2 = await table.store.listByTenant('t2', { limit: 10 });
     expect(t2.items.map((item) => item.sessionId)).toEqual(['other']);
     await expect(table.store.listByTenant('t2', { limit: 2, cursor: first.nextCursor! })).rejects.toThrow(

@@ -274,8 +274,11 @@ export class DynamoSessionStore implements SessionStore {
     let startKey: Item | undefined =
       query.cursor === undefined ? undefined : decodeCursor(query.cursor, tenant);
     const items: Item[] = [];
-    for (let page = 0; page < MAX_LIST_PAGES && items.length < query.limit; page += 1) {
-      const remaining = query.limit - items.length;
+    // One item more than the page: whether it exists says whether there is a next page, so the
+    // last page ends with a null cursor even when it is exactly full.
+    const wanted = query.limit + 1;
+    for (let page = 0; page < MAX_LIST_PAGES && items.length < wanted; page += 1) {
+      const remaining = wanted - items.length;
       const result = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -294,7 +297,7 @@ export class DynamoSessionStore implements SessionStore {
       if (!startKey) break;
     }
     if (items.length > query.limit) {
-      // A filtered page matched more than needed: resume after the last item kept.
+      // More than the page: resume after the last item kept.
       items.length = query.limit;
       startKey = indexKeyOf(items[items.length - 1]!);
     }
