@@ -99,6 +99,8 @@ export const ENV = {
   authMode: 'SANDBOX_AUTH_MODE',
   /** JSON object: sha256 hex of a bearer token -> tenant id. */
   apiTokens: 'SANDBOX_API_TOKENS',
+  /** The agent a compatibility-route create runs when it names none (`default`). */
+  defaultAgentId: 'SANDBOX_DEFAULT_AGENT_ID',
   minIdleTimeoutSeconds: 'SANDBOX_MIN_IDLE_TIMEOUT_SECONDS',
   defaultIdleTimeoutSeconds: 'SANDBOX_DEFAULT_IDLE_TIMEOUT_SECONDS',
   defaultMaxLifetimeSeconds: 'SANDBOX_DEFAULT_MAX_LIFETIME_SECONDS',

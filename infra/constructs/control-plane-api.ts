@@ -27,7 +27,8 @@ export interface ControlPlaneApiProps {
 }
 
 /** The one route the API contract leaves unauthenticated. */
-export const HEALTH_PATH = '/v1/health';
+/** The health checks: this API's and the original service's (a compatibility route). */
+export const HEALTH_PATHS = ['/v1/health', '/api/v1/health'] as const;
 
 /** Fields of each access log line; the caller's identity is what tenant isolation is audited by. */
 const ACCESS_LOG_FIELDS = {
@@ -68,17 +69,19 @@ export class ControlPlaneApi extends Construct {
     this.httpApi.addRoutes({ path: '/{proxy+}', methods: [apigw.HttpMethod.ANY], integration });
     // The API contract exempts the health check from authentication, so load balancers and uptime
     // probes can call it unsigned; it answers with no tenant data.
-    const [health] = this.httpApi.addRoutes({
-      path: HEALTH_PATH,
-      methods: [apigw.HttpMethod.GET],
-      integration,
-      authorizer: new apigw.HttpNoneAuthorizer(),
-    });
-    if (health) {
-      Validations.of(health).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason: 'GET /v1/health is unauthenticated by the API contract and returns no tenant data.',
+    for (const path of HEALTH_PATHS) {
+      const [health] = this.httpApi.addRoutes({
+        path,
+        methods: [apigw.HttpMethod.GET],
+        integration,
+        authorizer: new apigw.HttpNoneAuthorizer(),
       });
+      if (health) {
+        Validations.of(health).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `GET ${path} is unauthenticated by the API contract and returns no tenant data.`,
+        });
+      }
     }
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });

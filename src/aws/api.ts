@@ -63,6 +63,9 @@ export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
     version: VERSION,
     answerBy: lambdaAnswerBy,
     onAnswer: (answer) => recordApiAnswer(metrics, answer),
+    // API Gateway's request id unless the caller sent one: access logs and function logs agree.
+    newRequestId: (c) => requestIdOf(c.env?.event),
+    onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
   });
   const answer = handle(app);
   return instrument(observability, requestIdOf, (event: LambdaEvent, context: LambdaContext) =>

@@ -3,6 +3,7 @@
  * the relations between them. Local mode only brings other defaults (its launches take seconds).
  */
 import { DEFAULT_LIFECYCLE, type LifecycleConfig, type ProfileSize } from '../core/lifecycle.js';
+import { AGENT_ID } from '../core/model.js';
 import { MAX_LIVE_LIMIT } from '../core/quota-ports.js';
 import { ENV } from '../names.js';
 import * as z from '../zod.js';
@@ -42,6 +43,10 @@ export function lifecycleSection(
   const base = { ...DEFAULT_LIFECYCLE, ...defaults };
   return section({
     shape: {
+      [ENV.defaultAgentId]: z._default(
+        z.string().check(z.regex(AGENT_ID, 'must be 1-128 characters from A-Z a-z 0-9 . _ : -')),
+        base.defaultAgentId,
+      ),
       [ENV.minIdleTimeoutSeconds]: integer(base.minIdleTimeoutSeconds, 1, 86_400),
       [ENV.defaultIdleTimeoutSeconds]: integer(base.defaultIdleTimeoutSeconds, 1, 86_400),
       [ENV.defaultMaxLifetimeSeconds]: integer(base.defaultMaxLifetimeSeconds, 1, base.maxLifetimeCapSeconds),
@@ -83,6 +88,7 @@ export function lifecycleSection(
     },
     build: (e): Omit<LifecycleConfig, 'profiles' | 'defaultProfile' | 'envAllowLists'> => ({
       ...base,
+      defaultAgentId: e[ENV.defaultAgentId],
       minIdleTimeoutSeconds: e[ENV.minIdleTimeoutSeconds],
       defaultIdleTimeoutSeconds: e[ENV.defaultIdleTimeoutSeconds],
       defaultMaxLifetimeSeconds: e[ENV.defaultMaxLifetimeSeconds],

@@ -103,6 +103,13 @@ export function nameMatcher(patterns: readonly string[]): (name: string) => bool
 
 const isReserved = nameMatcher(RESERVED_ENV_PATTERNS);
 
+/**
+ * The names `envNameViolation` allows (without a profile's allow-list), as one ECMA-262 regular
+ * expression source: `ENV_NAME` less the reserved names. The API's document states it as the
+ * `env` map's `propertyNames` pattern, so a client can check a name before sending it.
+ */
+export const ALLOWED_ENV_NAME_SOURCE = `^(?!(?:${RESERVED_ENV_PATTERNS.map(globSource).join('|')})$)[A-Z_][A-Z0-9_]{0,127}$`;
+
 /** An env entry the policy refuses, with the rule it breaks. */
 export interface EnvViolation {
   readonly name: string;

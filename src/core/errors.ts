@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'misdirected_request',
   'route_not_found',
+  'method_not_allowed',
   'sandbox_not_found',
   'sandbox_conflict',
   'owner_conflict',
@@ -18,6 +19,7 @@ export const ERROR_CODES = [
   'invalid_cursor',
   'launch_failed',
   'capacity_unavailable',
+  'logs_unavailable',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

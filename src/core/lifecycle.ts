@@ -5,6 +5,8 @@ export interface LifecycleConfig {
   /** Names of the configured sandbox profiles. */
   readonly profiles: readonly string[];
   readonly defaultProfile: string;
+  /** The agent a create of the original service's routes runs when it names none. */
+  readonly defaultAgentId: string;
   /**
    * Profiles in strict mode: profile name -> the env name patterns (`APP_*`) its sandboxes accept.
    * A profile not listed accepts any name the env policy allows.
@@ -67,6 +69,7 @@ export interface ProfileSize {
 export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   profiles: ['default'],
   defaultProfile: 'default',
+  defaultAgentId: 'default',
   minIdleTimeoutSeconds: 60,
   defaultIdleTimeoutSeconds: 900,
   maxIdleTimeoutSeconds: 86_400,

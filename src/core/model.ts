@@ -24,6 +24,9 @@ export const STOP_REASONS = [
 ] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
+/** What an agent id may be: 1-128 characters from A-Z a-z 0-9 . _ : - */
+export const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /**
  * Tenant ids (the authenticated principal) become part of keys and cursors, so they are restricted to
  * a safe alphabet that cannot forge another tenant's keys.

@@ -1,11 +1,14 @@
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { CoreDeps } from '../core/deps.js';
 import { type ErrorCode, SandboxError } from '../core/errors.js';
+import type { ChatKey } from '../core/model.js';
 import type { Authenticator } from './auth.js';
-import { openApiDocument } from './openapi.js';
+import type { ServerEntry } from './openapi.js';
 import { problemResponse } from './problems.js';
 import { honoPath, type RouteHandler, type RouteSpec, routeHandler } from './route.js';
+import { registerCompatHealthRoute, registerCompatRoutes } from './routes/compat-routes.js';
+import { registerDocumentRoute } from './routes/document-route.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
@@ -40,6 +43,20 @@ export interface AppDeps {
   readonly onAnswer?: (answer: HttpAnswer) => void;
   /** Routes only one host serves (local mode's event stream), added after the shared ones. */
   readonly moreRoutes?: (router: Router) => void;
+  /**
+   * The request id when the caller sent none (the api function: API Gateway's own, so access logs
+   * and function logs agree); absent: a random UUID.
+   */
+  readonly newRequestId?: (c: Context) => string | undefined;
+  /** Told each request's id before the request is handled (the api function adds it to its log lines). */
+  readonly onRequestId?: (requestId: string) => void;
+  /**
+   * A chat's directory on this host (local mode), which the compatibility create accepts as its
+   * `volume_host_path`; absent: no such path means anything (AWS).
+   */
+  readonly chatDirectoryOf?: (key: ChatKey) => string;
+  /** Where the API is reached, for the document's `servers` (the request's own origin comes first). */
+  readonly servers?: readonly ServerEntry[];
 }
 
 export interface AppEnv {
@@ -47,6 +64,7 @@ export interface AppEnv {
     tenant: string;
     route: RouteSpec;
     problemCode: ErrorCode;
+    requestId: string;
   };
 }
 
@@ -57,10 +75,8 @@ export interface Router {
   route<S extends RouteSpec>(spec: S, handler: RouteHandler<S, Context<AppEnv>>): void;
 }
 
-const INFO = {
-  title: 'Agent sandbox control plane',
-  description: 'Per-chat sandboxes for hosted AI agents. Errors are RFC 9457 problem details.',
-};
+/** A request id a caller may send in `X-Request-Id` and get echoed; anything else is replaced. */
+const REQUEST_ID = /^[A-Za-z0-9._:@=+/-]{1,128}$/;
 
 /** The HTTP API as a Hono app; the same app serves local mode and the Lambda function. */
 export function createApp(deps: AppDeps): App {
@@ -81,6 +97,16 @@ export function createApp(deps: AppDeps): App {
       );
     },
   };
+
+  app.use('*', async (c, next) => {
+    const sent = c.req.header('x-request-id');
+    const requestId =
+      sent !== undefined && REQUEST_ID.test(sent) ? sent : (deps.newRequestId?.(c) ?? crypto.randomUUID());
+    c.set('requestId', requestId);
+    deps.onRequestId?.(requestId);
+    await next();
+    c.res.headers.set('X-Request-Id', requestId);
+  });
 
   const { onAnswer, acceptsHost } = deps;
   if (onAnswer) {
@@ -106,9 +132,11 @@ export function createApp(deps: AppDeps): App {
     });
   }
 
+  // The routes without authentication come before it.
   registerHealthRoutes(router, deps);
+  registerCompatHealthRoute(router);
 
-  app.use('/v1/*', async (c, next) => {
+  const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     const tenant = await deps.authenticate(c);
     if (!tenant) {
       c.header('WWW-Authenticate', 'Bearer');
@@ -116,30 +144,70 @@ export function createApp(deps: AppDeps): App {
     }
     c.set('tenant', tenant);
     return next();
-  });
+  };
+  app.use('/v1/*', authenticate);
+  app.use('/api/v1/*', authenticate);
 
   registerSandboxRoutes(router, deps);
+  registerCompatRoutes(router, deps);
   registerUsageRoutes(router, deps);
   deps.moreRoutes?.(router);
 
-  let document: Record<string, unknown> | undefined;
-  app.get('/v1/openapi.json', (c) => {
-    document ??= openApiDocument(routes, { ...INFO, version: deps.version });
-    return c.json(document);
-  });
+  registerDocumentRoute(router, deps, routes);
 
-  app.notFound((c) =>
-    problemResponse(c, new SandboxError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)),
-  );
+  const allowed = allowedMethods(routes);
+  app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    if (methods.length === 0) {
+      return problemResponse(
+        c,
+        new SandboxError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`),
+      );
+    }
+    c.header('Allow', methods.join(', '));
+    return problemResponse(
+      c,
+      new SandboxError('method_not_allowed', `${c.req.path} answers ${methods.join(', ')}.`),
+    );
+  });
 
   app.onError((error, c) => {
     if (error instanceof SandboxError) return problemResponse(c, error);
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, new SandboxError('validation_failed', 'The request is invalid.'));
     }
-    deps.core.logger.error('request failed', { method: c.req.method, path: c.req.path, error });
+    deps.core.logger.error('request failed', {
+      method: c.req.method,
+      path: c.req.path,
+      requestId: c.get('requestId'),
+      error,
+    });
     return problemResponse(c, new SandboxError('internal_error', 'internal'));
   });
 
   return app;
+}
+
+/**
+ * The methods each path answers, for 405's `Allow`: a path that matches a route template under
+ * another method. `HEAD` comes with every `GET` (Hono answers it from the GET handler).
+ */
+function allowedMethods(
+  routes: readonly Pick<RouteSpec, 'method' | 'path'>[],
+): (path: string) => readonly string[] {
+  const templates = routes.map((route) => ({
+    method: route.method.toUpperCase(),
+    pattern: new RegExp(
+      `^${route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[A-Za-z0-9_]+\}/g, '[^/]+')}$`,
+    ),
+  }));
+  return (path) => {
+    const methods = new Set<string>();
+    for (const template of templates) {
+      if (!template.pattern.test(path)) continue;
+      methods.add(template.method);
+      if (template.method === 'GET') methods.add('HEAD');
+    }
+    return [...methods].sort();
+  };
 }

@@ -13,7 +13,8 @@ export const limitBody: MiddlewareHandler = bodyLimit({
   },
 });
 
-const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(\s*;.*)?$/i;
+/** `application/json`, with parameters (`; charset=utf-8`) or without; no other JSON-like type. */
+const JSON_TYPE = /^application\/json\s*(;.*)?$/i;
 
 /**
  * Checks the media type and parses the JSON body once (Hono caches it for the validator), so wrong

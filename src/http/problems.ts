@@ -14,6 +14,7 @@ export const ERROR_STATUS_MAP: Record<ErrorCode, ContentfulStatusCode> = {
   unauthorized: 401,
   misdirected_request: 421,
   route_not_found: 404,
+  method_not_allowed: 405,
   sandbox_not_found: 404,
   sandbox_conflict: 409,
   owner_conflict: 409,
@@ -22,6 +23,7 @@ export const ERROR_STATUS_MAP: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_cursor: 422,
   launch_failed: 503,
   capacity_unavailable: 503,
+  logs_unavailable: 503,
   internal_error: 500,
 };
 
@@ -33,6 +35,7 @@ const TITLES: Record<ErrorCode, string> = {
   unauthorized: 'Authentication required',
   misdirected_request: 'This server does not answer for that host name',
   route_not_found: 'No such route',
+  method_not_allowed: 'The route does not take this method',
   sandbox_not_found: 'Sandbox not found',
   sandbox_conflict: 'The chat has a sandbox for another agent or profile',
   owner_conflict: 'The chat belongs to another owner',
@@ -41,6 +44,7 @@ const TITLES: Record<ErrorCode, string> = {
   invalid_cursor: 'Invalid cursor',
   launch_failed: 'The sandbox could not be started',
   capacity_unavailable: 'Capacity unavailable',
+  logs_unavailable: 'Sandbox logs unavailable',
   internal_error: 'Internal error',
 };
 
@@ -48,6 +52,7 @@ const GENERIC_DETAIL = 'The request could not be completed.';
 const SERVER_DETAILS: Partial<Record<ErrorCode, string>> = {
   launch_failed: 'The sandbox could not be started. Retry later.',
   capacity_unavailable: 'The chat is busy or capacity is unavailable. Retry later.',
+  logs_unavailable: 'The sandbox logs cannot be read right now. Retry later.',
 };
 
 export interface Problem {

@@ -39,8 +39,12 @@ export interface RouteSpec<
   readonly tags: readonly string[];
   readonly summary: string;
   readonly description?: string;
-  /** False for the one route without authentication. @default true */
+  /** False for the routes without authentication. @default true */
   readonly authenticated?: boolean;
+  /** Kept for older callers; new ones use another route. */
+  readonly deprecated?: boolean;
+  /** Request headers the route reads (beside authentication). */
+  readonly requestHeaders?: Readonly<Record<string, HeaderSpec>>;
   readonly params?: P;
   readonly query?: Q;
   /** A JSON body (`application/json`); `required` false lets a request omit it. */

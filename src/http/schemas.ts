@@ -2,9 +2,15 @@
  * zod schemas of the HTTP API (zod/mini: the api function's bundle carries only what it uses). They
  * validate requests and produce the OpenAPI 3.1 document (src/http/openapi.ts).
  */
-import { ENV_NAME, envNameViolation, FORBIDDEN_KEYS, RESERVED_ENV_PATTERNS } from '../core/env-policy.js';
+import {
+  ALLOWED_ENV_NAME_SOURCE,
+  ENV_NAME,
+  envNameViolation,
+  FORBIDDEN_KEYS,
+  RESERVED_ENV_PATTERNS,
+} from '../core/env-policy.js';
 import { ERROR_CODES } from '../core/errors.js';
-import { SANDBOX_STATUSES, STOP_REASONS } from '../core/model.js';
+import { AGENT_ID, SANDBOX_STATUSES, STOP_REASONS } from '../core/model.js';
 import * as z from '../zod.js';
 
 const UUID_TEXT =
@@ -36,6 +42,8 @@ export const MAX_ENV_CHARS = 6144;
 export const MAX_ENV_NAMES = 50;
 const jsonLength = (text: string) => JSON.stringify(text).length - 2;
 const noNul = (text: string) => !text.includes('\0');
+/** The document's form of `noNul`. */
+const NO_NUL = { pattern: '^[^\\u0000]*$' };
 
 const ENV_DESCRIPTION =
   `Variables for the sandbox process: at most ${MAX_ENV_NAMES}, values up to 4096 characters, names and ` +
@@ -46,8 +54,15 @@ const ENV_DESCRIPTION =
 
 const Env = z
   .record(
-    z.string().check(z.regex(ENV_NAME, 'env names match ^[A-Z_][A-Z0-9_]{0,127}$')),
-    z.string().check(z.maxLength(4096), z.refine(noNul, 'env values must not contain NUL')),
+    // The document states the whole name rule (reserved names too) as one pattern; the server checks
+    // it in two steps below, so each refusal says which rule it broke.
+    z
+      .string()
+      .check(
+        z.regex(ENV_NAME, 'env names match ^[A-Z_][A-Z0-9_]{0,127}$'),
+        z.meta({ pattern: ALLOWED_ENV_NAME_SOURCE }),
+      ),
+    z.string().check(z.maxLength(4096), z.refine(noNul, 'env values must not contain NUL'), z.meta(NO_NUL)),
   )
   .check(
     z.refine((env) => Object.keys(env).length <= MAX_ENV_NAMES, `at most ${MAX_ENV_NAMES} variables`),
@@ -63,25 +78,34 @@ const Env = z
         if (problem) ctx.issues.push({ code: 'custom', path: [name], message: problem, input: name });
       }
     }),
-    z.meta({ description: ENV_DESCRIPTION, examples: [{ LOG_LEVEL: 'debug' }] }),
+    z.meta({
+      description: ENV_DESCRIPTION,
+      maxProperties: MAX_ENV_NAMES,
+      examples: [{ LOG_LEVEL: 'debug' }],
+    }),
   );
 
+const MAX_METADATA_ENTRIES = 20;
 const MetadataKey = z.string().check(
   z.minLength(1),
   z.maxLength(64),
   z.refine(noNul, 'metadata keys must not contain NUL'),
   z.refine((key) => !FORBIDDEN_KEYS.includes(key), `metadata keys must not be ${FORBIDDEN_KEYS.join(', ')}`),
+  z.meta({ ...NO_NUL, not: { enum: [...FORBIDDEN_KEYS] } }),
 );
 
 const Metadata = z
   .record(
     MetadataKey,
-    z.string().check(z.maxLength(256), z.refine(noNul, 'metadata values must not contain NUL')),
+    z
+      .string()
+      .check(z.maxLength(256), z.refine(noNul, 'metadata values must not contain NUL'), z.meta(NO_NUL)),
   )
   .check(
-    z.refine((metadata) => Object.keys(metadata).length <= 20, 'at most 20 entries'),
+    z.refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_ENTRIES, 'at most 20 entries'),
     z.meta({
-      description: 'Labels kept with the sandbox: at most 20, keys 1-64 characters, values up to 256.',
+      maxProperties: MAX_METADATA_ENTRIES,
+      description: `Labels kept with the sandbox: at most ${MAX_METADATA_ENTRIES}, keys 1-64 characters (not ${FORBIDDEN_KEYS.join(', ')}), values up to 256; no NUL.`,
       examples: [{ team: 'search' }],
     }),
   );
@@ -100,21 +124,50 @@ const OwnerId = z.string().check(
 );
 const WaitSeconds = seconds(0, 25).check(
   z.meta({
-    description: 'Hold the answer up to this long (counted from arrival) while the sandbox is provisioning.',
+    description:
+      'Hold the answer up to this long (counted from arrival) while the sandbox is provisioning; 0 answers at once.',
+    default: 0,
   }),
 );
 
+/** Which agent the sandbox runs (given to it as AGENT_ID). */
+export const AgentId = z
+  .string()
+  .check(
+    z.regex(AGENT_ID, '1-128 characters from A-Z a-z 0-9 . _ : -'),
+    z.meta({ examples: ['agent-alpha'] }),
+  );
+
 export const GetOrCreateBody = z
   .strictObject({
-    agentId: z
-      .string()
-      .check(
-        z.regex(/^[A-Za-z0-9._:-]{1,128}$/, '1-128 characters from A-Z a-z 0-9 . _ : -'),
-        z.meta({ examples: ['agent-alpha'] }),
+    agentId: AgentId,
+    profile: z.optional(
+      z.string().check(
+        z.minLength(1),
+        z.maxLength(64),
+        z.meta({
+          description:
+            "One of the deployment's profiles (the served document lists them); default: its default profile.",
+          examples: ['default'],
+        }),
       ),
-    profile: z.optional(z.string().check(z.minLength(1), z.maxLength(64), z.meta({ examples: ['default'] }))),
-    idleTimeoutSeconds: z.optional(seconds(1, 86_400)),
-    maxLifetimeSeconds: z.optional(seconds(1, 86_400)),
+    ),
+    idleTimeoutSeconds: z.optional(
+      seconds(1, 86_400).check(
+        z.meta({
+          description:
+            "Stop after this long without a request for the sandbox (reuse or keepalive). The served document states this deployment's bounds and default.",
+        }),
+      ),
+    ),
+    maxLifetimeSeconds: z.optional(
+      seconds(1, 86_400).check(
+        z.meta({
+          description:
+            "Stop this long after creation whatever the activity; at least the idle timeout (422 otherwise). The served document states this deployment's bounds and default.",
+        }),
+      ),
+    ),
     env: z.optional(Env),
     metadata: z.optional(Metadata),
     ownerId: z.optional(OwnerId),
@@ -123,19 +176,28 @@ export const GetOrCreateBody = z
   .register(z.globalRegistry, { id: 'GetOrCreateRequest' });
 
 export const KeepaliveBody = z
-  .strictObject({ idleTimeoutSeconds: z.optional(seconds(1, 86_400)) })
+  .strictObject({
+    idleTimeoutSeconds: z.optional(
+      seconds(1, 86_400).check(
+        z.meta({
+          description:
+            "A new idle timeout for the sandbox from now on; default: the sandbox's own. The expiry never passes its maximum lifetime.",
+        }),
+      ),
+    ),
+  })
   .register(z.globalRegistry, { id: 'KeepaliveRequest' });
 
 export const GetQuery = z.object({ waitSeconds: z.optional(WaitSeconds) });
 
+const STATUS = `(?:${SANDBOX_STATUSES.join('|')})`;
+/** One status or a comma list of them, spaces around each allowed. */
+const STATUS_LIST = new RegExp(`^ *${STATUS} *(?:, *${STATUS} *)*$`);
+
 export const ListQuery = z.object({
   status: z.optional(
     z.string().check(
-      z.refine(
-        (text) =>
-          text.split(',').every((status) => (SANDBOX_STATUSES as readonly string[]).includes(status.trim())),
-        `each status is one of ${SANDBOX_STATUSES.join(', ')}`,
-      ),
+      z.regex(STATUS_LIST, `each status is one of ${SANDBOX_STATUSES.join(', ')}`),
       z.meta({
         description: `One status or a comma list of ${SANDBOX_STATUSES.join(', ')}.`,
         examples: ['running,provisioning'],
@@ -152,15 +214,24 @@ export const HealthQuery = z.object({ deep: z.optional(z.enum(['true', 'false'])
 
 const IsoTime = z.string().check(z.meta({ format: 'date-time', examples: ['2026-11-22T01:02:03.456Z'] }));
 
+const Uuid = z.string().check(z.meta({ format: 'uuid' }));
+
 export const Sandbox = z
   .object({
-    chatId: z.string(),
-    sessionId: z.string(),
+    chatId: Uuid,
+    sessionId: Uuid,
     agentId: z.string(),
     profile: z.string(),
     ownerId: z.nullable(z.string()),
     status: z.enum(SANDBOX_STATUSES),
-    endpoint: z.nullable(z.object({ host: z.string(), port: z.int() })),
+    endpoint: z.nullable(
+      z.object({ host: z.string(), port: z.int().check(z.minimum(1), z.maximum(65_535)) }).check(
+        z.meta({
+          description:
+            "Where the agent listens: the task's private IP on AWS, 127.0.0.1 locally; null until running and after stopping.",
+        }),
+      ),
+    ),
     createdAt: IsoTime,
     lastActiveAt: IsoTime,
     expiresAt: IsoTime,

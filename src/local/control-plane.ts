@@ -6,7 +6,7 @@ import { ensureTable, streamArnOf } from '../adapters/dynamodb/ensure-table.js';
 import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { localStreamsClient, StreamTail } from '../adapters/dynamodb/stream-tail.js';
-import { LocalProcessRuntime } from '../adapters/local/local-runtime.js';
+import { LocalProcessRuntime, localChatDir } from '../adapters/local/local-runtime.js';
 import type { CoreDeps } from '../core/deps.js';
 import type { Logger } from '../core/ports.js';
 import { reconcile } from '../core/reconcile.js';
@@ -137,6 +137,7 @@ async function serveControlPlane(
     version: VERSION,
     acceptsHost: localHostGuard(config.host, config.allowedHosts),
     moreRoutes: (router) => registerEventRoutes(router, events),
+    chatDirectoryOf: (key) => localChatDir(config.dataDir, key),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>

@@ -34,9 +34,15 @@ export const eventsRoute = defineRoute({
   description:
     "Each message is one event: `event:` its type (`Sandbox State Change` or `Sandbox Expiring`), `id:` its position, `data:` the event as JSON (`id`, `type`, `time`, `detail`). On AWS the same events go to the stack's EventBridge bus.",
   query: EventsQuery,
+  requestHeaders: {
+    'Last-Event-ID': {
+      description:
+        'Resume after this event id (sent by EventSource clients on reconnect); wins over `lastEventId`.',
+      schema: z.string().check(z.regex(/^\d{1,15}$/)),
+    },
+  },
   answers: {
     200: { description: 'The event stream', mediaType: 'text/event-stream' },
-    401: { description: 'Missing or invalid credentials', problems: ['unauthorized'] },
     422: { description: 'Invalid Last-Event-ID', problems: ['validation_failed'] },
   },
 });

@@ -173,6 +173,25 @@ describe('api function (IAM authorizer)', () => {
     expect(ecsMock.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 
+  it("answers with API Gateway's request id as X-Request-Id, or the caller's own", async () => {
+    const event = httpApiEvent({
+      method: 'GET',
+      path: '/v1/health',
+      userArn: null,
+    }) as unknown as LambdaEvent & {
+      requestContext: { requestId: string };
+    };
+    const own = parseAnswer(await api(event, lambdaContext('sandbox-api')));
+    expect(own.headers['x-request-id']).toBe(event.requestContext.requestId);
+    const echoed = await call({
+      method: 'GET',
+      path: '/v1/health',
+      userArn: null,
+      headers: { 'x-request-id': 'caller-trace-1' },
+    });
+    expect(echoed.headers['x-request-id']).toBe('caller-trace-1');
+  });
+
   it('answers the health route without credentials', async () => {
     const answer = await call({ method: 'GET', path: '/v1/health', userArn: null });
     expect(answer.statusCode).toBe(200);

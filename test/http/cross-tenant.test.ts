@@ -39,6 +39,26 @@ const CHECKS: Record<string, (h: Harness) => Promise<void>> = {
   getHealth: async (h) => {
     expect((await h.call('GET', '/v1/health', { headers: B })).status).toBe(200);
   },
+  compatGetHealth: async (h) => {
+    expect((await h.call('GET', '/api/v1/health', { headers: B })).status).toBe(200);
+  },
+  getOpenApiDocument: async (h) => {
+    expect((await h.call('GET', '/v1/openapi.json', { headers: B })).status).toBe(200);
+  },
+  compatCreateSandbox: async (h) => {
+    const response = await h.call('POST', '/api/v1/create', {
+      headers: B,
+      body: { chat_id: CHAT, agent_id: 'other' },
+    });
+    // B's own sandbox of that chat id (or B's own limit reached), never A's.
+    if (response.status === 429) return;
+    expect(response.status).toBe(200);
+    expect((await json(response)).agent_id).toBe('other');
+  },
+  compatDeleteSandbox: async (h) => {
+    const response = await json(await h.call('DELETE', `/api/v1/sandboxes/${CHAT}`, { headers: B }));
+    expect(response.result === 'not_found' || response.session_id !== null).toBe(true);
+  },
   getSandbox: async (h) => {
     await expectNothingOfA(await h.call('GET', `/v1/chats/${CHAT}/sandbox`, { headers: B }));
   },

@@ -29,9 +29,13 @@ describe('health and OpenAPI', () => {
     const doc = await json(await call('GET', '/v1/openapi.json'));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/create',
+      '/api/v1/health',
+      '/api/v1/sandboxes/{chat_id}',
       '/v1/chats/{chatId}/sandbox',
       '/v1/chats/{chatId}/sandbox/keepalive',
       '/v1/health',
+      '/v1/openapi.json',
       '/v1/sandboxes',
       '/v1/usage',
     ]);

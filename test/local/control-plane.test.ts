@@ -97,6 +97,38 @@ describe('local control plane, end to end', () => {
     expect((await plane!.deps.runtime.inventory()).tasks).toEqual([]);
   });
 
+  it("serves the original service's routes: create waits for running, volume_host_path only the chat's own", async () => {
+    plane = await startLocalControlPlane(config, silentLogger);
+    const chatId = randomUUID();
+    const own = join(dataDir, 'chats', 'local', chatId);
+    const elsewhere = await api('POST', '/api/v1/create', { chat_id: chatId, volume_host_path: '/etc' });
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.body.errors[0].message).toContain(own);
+    const created = await api('POST', '/api/v1/create', { chat_id: chatId, volume_host_path: `${own}/` });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ chat_id: chatId, agent_id: 'default', status: 'running' });
+    const agent = await (
+      await fetch(`http://${created.body.endpoint.ip}:${created.body.endpoint.port}/`)
+    ).json();
+    expect(agent).toMatchObject({ chatId, agentId: 'default', sessionId: created.body.session_id });
+    expect(created.body.container_id).toBe(`local/${created.body.session_id}`);
+    expect((await fetch(`${plane.url}/api/v1/health`)).status).toBe(200);
+    const deleted = await api('DELETE', `/api/v1/sandboxes/${chatId}`);
+    expect(deleted.body).toEqual({
+      chat_id: chatId,
+      result: 'deleted',
+      session_id: created.body.session_id,
+      container_id: created.body.container_id,
+    });
+    const again = await api('DELETE', `/api/v1/sandboxes/${chatId}`);
+    expect(again.body).toEqual({
+      chat_id: chatId,
+      result: 'not_found',
+      session_id: null,
+      container_id: null,
+    });
+  });
+
   it('refuses a second control plane on the same data folder, and a taken port, with a clear error', async () => {
     plane = await startLocalControlPlane(config, silentLogger);
     await expect(startLocalControlPlane(config, silentLogger)).rejects.toThrow(

@@ -64,6 +64,14 @@ export interface LocalRuntimeOptions {
  */
 export const DATA_DIR_MARKER = 'SANDBOX_LOCAL_DATA_DIR';
 
+/** A chat's directory in local mode: `<dataDir>/chats/<tenant, URL-encoded>/<chatId>`. */
+export function localChatDir(
+  dataDir: string,
+  chat: { readonly tenant: string; readonly chatId: string },
+): string {
+  return join(dataDir, 'chats', encodeURIComponent(chat.tenant), chat.chatId);
+}
+
 interface Sandbox {
   readonly record: ProcessRecord & { readonly pid: number };
   /** Reported running: its port answered, or its health check passed. */
@@ -173,7 +181,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
     const refusal = envRefusal(spec.env, profile.envAllow);
     if (refusal) throw new LaunchError(refusal, false);
     const { dataDir } = this.options;
-    const chatDir = join(dataDir, 'chats', encodeURIComponent(spec.tenant), spec.chatId);
+    const chatDir = localChatDir(dataDir, spec);
     const dependenciesDir = join(dataDir, 'dependencies');
     const toolsDir = join(dataDir, 'tools');
     const logsDir = join(dataDir, 'logs');
@@ -332,7 +340,7 @@ export class LocalProcessRuntime implements SandboxRuntime {
     const { record } = sandbox;
     return new Promise<boolean>((resolve) => {
       const child = spawn(command, args, {
-        cwd: join(dataDir, 'chats', encodeURIComponent(record.tenant), record.chatId),
+        cwd: localChatDir(dataDir, record),
         stdio: 'ignore',
         timeout: timeoutMs,
         env: {

@@ -24,7 +24,6 @@ const SANDBOX_PATH = '/v1/chats/{chatId}/sandbox';
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: z.int().check(z.minimum(0)) },
 };
-const UNAUTHORIZED = { description: 'Missing or invalid credentials', problems: ['unauthorized'] } as const;
 
 export const putSandboxRoute = defineRoute({
   method: 'put',
@@ -37,12 +36,17 @@ export const putSandboxRoute = defineRoute({
   before: [limitBody, jsonBody({ optional: false })],
   answers: {
     200: { description: 'The live sandbox was reused', schema: GetOrCreateResponse },
-    201: { description: 'A new sandbox was started', schema: GetOrCreateResponse },
+    201: {
+      description: 'A new sandbox was started',
+      schema: GetOrCreateResponse,
+      headers: {
+        Location: { description: "The sandbox's URL: `/v1/chats/{chatId}/sandbox`", schema: z.string() },
+      },
+    },
     400: { description: 'Malformed JSON', problems: ['malformed_json'] },
-    401: UNAUTHORIZED,
     409: {
-      description: 'The chat has a live sandbox for another agent or profile',
-      problems: ['sandbox_conflict'],
+      description: 'The chat has a live sandbox for another agent or profile, or belongs to another owner',
+      problems: ['sandbox_conflict', 'owner_conflict'],
     },
     413: { description: 'Body over 64 KiB', problems: ['payload_too_large'] },
     415: { description: 'Body is not application/json', problems: ['unsupported_media_type'] },
@@ -70,7 +74,6 @@ export const getSandboxRoute = defineRoute({
   query: GetQuery,
   answers: {
     200: { description: 'The sandbox', schema: SandboxEnvelope },
-    401: UNAUTHORIZED,
     404: { description: 'No sandbox', problems: ['sandbox_not_found'] },
     422: { description: 'Invalid request', problems: ['validation_failed'] },
   },
@@ -88,7 +91,6 @@ export const keepaliveRoute = defineRoute({
   answers: {
     200: { description: 'The sandbox with its new expiry', schema: SandboxEnvelope },
     400: { description: 'Malformed JSON', problems: ['malformed_json'] },
-    401: UNAUTHORIZED,
     404: { description: 'No live sandbox', problems: ['sandbox_not_found'] },
     413: { description: 'Body over 64 KiB', problems: ['payload_too_large'] },
     415: { description: 'Body is not application/json', problems: ['unsupported_media_type'] },
@@ -110,7 +112,6 @@ export const deleteSandboxRoute = defineRoute({
   params: ChatParams,
   answers: {
     200: { description: 'Deleted, or there was nothing live', schema: DeleteResponse },
-    401: UNAUTHORIZED,
     422: { description: 'Invalid request', problems: ['validation_failed'] },
   },
 });
@@ -124,7 +125,6 @@ export const listSandboxesRoute = defineRoute({
   query: ListQuery,
   answers: {
     200: { description: 'A page of sandboxes', schema: ListResponse },
-    401: UNAUTHORIZED,
     422: { description: 'Invalid request', problems: ['validation_failed', 'invalid_cursor'] },
   },
 });
@@ -150,7 +150,9 @@ export function registerSandboxRoutes(app: Router, { core, answerBy }: AppDeps):
       ...(until === undefined ? {} : { waitUntil: until }),
     });
     const payload = { sandbox: renderSandbox(result.session), created: result.created };
-    return result.created ? c.json(payload, 201) : c.json(payload, 200);
+    if (!result.created) return c.json(payload, 200);
+    c.header('Location', `/v1/chats/${result.session.chatId}/sandbox`);
+    return c.json(payload, 201);
   });
 
   app.route(getSandboxRoute, async (c, { params, query }) => {

@@ -14,7 +14,6 @@ export const usageRoute = defineRoute({
   query: UsageQuery,
   answers: {
     200: { description: 'Live counts, limits and daily totals', schema: UsageResponse },
-    401: { description: 'Missing or invalid credentials', problems: ['unauthorized'] },
     422: { description: 'Invalid query', problems: ['validation_failed'] },
   },
 });
