@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALLOWED_ENV_NAME_SOURCE, envNameViolation } from '../../src/core/env-policy.js';
 import { LaunchError } from '../../src/core/errors.js';
 import { SHARED_ROUTES } from '../../src/http/routes/catalogue.js';
 import { contractText, DOCUMENT_FILE } from '../../src/ops/openapi-document.js';
-import { type Exchange, OpenApiProxy } from '../support/openapi-proxy.js';
+import { addFormats, type Exchange, OpenApiProxy, rewriteRefs } from '../support/openapi-proxy.js';
 import { AUTH, httpHarness, type Json, json } from './harness.js';
 
 const run = promisify(execFile);
@@ -29,8 +30,27 @@ async function servedDocument(h: Harness): Promise<Json> {
   return json(await h.call('GET', '/v1/openapi.json'));
 }
 
+/**
+ * The document against the OpenAPI 3.1 schema (@seriousme/openapi-schema-validator), and every
+ * schema in it compiled by ajv in strict mode (JSON Schema 2020-12: no unknown keyword, no
+ * ignored one).
+ */
 async function strictlyValid(document: Json): Promise<{ valid: boolean; errors?: unknown }> {
-  return new Validator({ strict: true }).validate(document);
+  const result = await new Validator().validate(document);
+  if (!result.valid) return result;
+  const ajv = new Ajv2020({ strict: true, strictTypes: true });
+  addFormats(ajv);
+  ajv.addSchema({ $id: 'doc', $defs: rewriteRefs((document.components as Json).schemas) as Json });
+  for (const schema of schemasIn(document.paths)) ajv.compile(rewriteRefs(schema) as Json);
+  return { valid: true };
+}
+
+/** The `schema` members under `node` (parameters, bodies, answers, headers). */
+function schemasIn(node: unknown): Json[] {
+  if (typeof node !== 'object' || node === null) return [];
+  return Object.entries(node).flatMap(([key, value]) =>
+    key === 'schema' && typeof value === 'object' ? [value as Json] : schemasIn(value),
+  );
 }
 
 /** Redocly's recommended rules: the number of errors, and the report. */

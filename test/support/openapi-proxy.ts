@@ -10,7 +10,8 @@ import addFormatsModule from 'ajv-formats';
 
 type Json = Record<string, unknown>;
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
+/** ajv-formats' plugin, typed for ESM (its CommonJS default export). */
+export const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 
 export interface Exchange {
   readonly method: string;
@@ -47,7 +48,7 @@ export class OpenApiProxy {
   private readonly ajv = new Ajv2020({ strict: false, allErrors: true });
   private readonly operations: Operation[] = [];
 
-  constructor(private readonly document: Json) {
+  constructor(document: Json) {
     addFormats(this.ajv);
     const schemas = (document.components as { schemas: Json }).schemas;
     this.ajv.addSchema({ $id: 'doc', $defs: rewriteRefs(schemas) });
@@ -206,7 +207,7 @@ export class OpenApiProxy {
 }
 
 /** `#/components/schemas/X` -> `doc#/$defs/X`, so inline schemas resolve against the document. */
-function rewriteRefs(value: unknown): unknown {
+export function rewriteRefs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteRefs);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
