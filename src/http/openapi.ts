@@ -224,7 +224,8 @@ function refuseHostPaths(schemas: Record<string, Json>): void {
   if (properties?.volume_host_path) {
     properties.volume_host_path = {
       not: {},
-      description: "Not accepted by this deployment: each chat's directory is on the file system the stack manages.",
+      description:
+        "Not accepted by this deployment: each chat's directory is on the file system the stack manages.",
     };
   }
 }

@@ -35,10 +35,11 @@ describe('HTTP API', () => {
     const open = template.findResources('AWS::ApiGatewayV2::Route', {
       Properties: { AuthorizationType: 'NONE' },
     });
-    expect(Object.values(open).map((route) => route.Properties.RouteKey).sort()).toEqual([
-      'GET /api/v1/health',
-      'GET /v1/health',
-    ]);
+    expect(
+      Object.values(open)
+        .map((route) => route.Properties.RouteKey)
+        .sort(),
+    ).toEqual(['GET /api/v1/health', 'GET /v1/health']);
   });
 
   it('lets requests through to the function in token mode, where the function checks the token', () => {
