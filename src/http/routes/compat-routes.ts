@@ -44,13 +44,11 @@ const CompatSandbox = z
     chat_id: z.string().check(z.meta({ format: 'uuid' })),
     agent_id: z.string(),
     container_id: z.nullable(
-      z
-        .string()
-        .check(
-          z.meta({
-            description: 'The ECS task ARN on AWS, `local/<session id>` locally; null before the launch.',
-          }),
-        ),
+      z.string().check(
+        z.meta({
+          description: 'The ECS task ARN on AWS, `local/<session id>` locally; null before the launch.',
+        }),
+      ),
     ),
     endpoint: z.nullable(z.object({ ip: z.string(), port: z.int().check(z.minimum(1), z.maximum(65_535)) })),
     status: z.enum(SANDBOX_STATUSES),
