@@ -18,6 +18,21 @@ export const SERVICES = {
   reconciler: 'sandbox-reconciler',
   eventPublisher: 'sandbox-event-publisher',
   webhook: 'sandbox-webhook',
+  logs: 'sandbox-logs',
+} as const;
+
+/**
+ * API routes a function other than the api function serves: API Gateway sends each to its own
+ * integration (OpenAPI path form).
+ */
+export const ROUTE_PATHS = {
+  /** The logs function's route. */
+  sandboxLogs: '/v1/chats/{chatId}/sandbox/logs',
+  /**
+   * The OpenAPI document, also served by the logs function: it has every route the api function
+   * has, plus the logs route, and room in its bundle for the JSON Schema generator.
+   */
+  openApi: '/v1/openapi.json',
 } as const;
 
 /** `source` of the lifecycle events on the stack's EventBridge bus. */
@@ -95,6 +110,11 @@ export const ENV = {
   taskFamilyPrefix: 'SANDBOX_TASK_FAMILY_PREFIX',
   /** JSON object: profile name -> { taskDefinitionArn (the base definition), containerName, port, envAllow? }. */
   profiles: 'SANDBOX_PROFILES',
+  /**
+   * JSON object: profile name -> { logGroupName, streamPrefix, containerName }, where the awslogs
+   * driver writes that profile's task output (the logs function).
+   */
+  logStreams: 'SANDBOX_LOG_STREAMS',
   /** `iam` (tenant = the caller's IAM principal) or `token` (tenant from SANDBOX_API_TOKENS). */
   authMode: 'SANDBOX_AUTH_MODE',
   /** JSON object: sha256 hex of a bearer token -> tenant id. */

@@ -42,6 +42,53 @@ export function sessionTableBinding(table: dynamodb.ITable): FunctionBinding {
   };
 }
 
+/** Reads of chat items only (`GetItem` on the table), for a function that looks sessions up and writes nothing. */
+export function sessionTableReadBinding(table: dynamodb.ITable): FunctionBinding {
+  return {
+    environment: { [ENV.tableName]: table.tableName },
+    grant: (grantee) =>
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'SessionTableReads',
+          actions: ['dynamodb:GetItem'],
+          resources: [table.tableArn],
+        }),
+      ),
+  };
+}
+
+/**
+ * `logs:GetLogEvents` on the streams of the sandbox profiles' log groups, and the variable that says
+ * where each profile's tasks log. Stream names carry the task id, so each group's streams are `*`.
+ */
+export function sandboxLogsBinding(sandboxes: SandboxCluster): FunctionBinding {
+  const stack = Stack.of(sandboxes);
+  const streams = sandboxes.profiles.map((profile) =>
+    stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${profile.logGroup.logGroupName}:log-stream:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+  );
+  return {
+    environment: { [ENV.logStreams]: sandboxes.logStreamsJson() },
+    grant: (grantee) =>
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadSandboxLogs',
+          actions: ['logs:GetLogEvents'],
+          resources: streams,
+        }),
+      ),
+    wildcardResources: streams.map((resource) => ({
+      resource,
+      reason:
+        'Each task logs to its own stream, named after its task id at run time; reads stay within the sandbox log groups.',
+    })),
+  };
+}
+
 /** `PutEvents` on the lifecycle event bus, and the variable that names it. */
 export function eventBusBinding(bus: events.IEventBus): FunctionBinding {
   return {

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ROUTE_PATHS } from '../../src/names.js';
 import { acknowledgeWildcardResources } from './nag.js';
 
 /**
@@ -18,6 +19,11 @@ export type AuthMode = 'iam' | 'token';
 
 export interface ControlPlaneApiProps {
   readonly handler: lambda.IFunction;
+  /**
+   * Serves `GET /v1/chats/{chatId}/sandbox/logs` and `GET /v1/openapi.json`, under the same
+   * authorization as every route.
+   */
+  readonly logsHandler: lambda.IFunction;
   readonly authMode: AuthMode;
   readonly logRetention: logs.RetentionDays;
   /** Steady-state requests per second across the API. @default 50 */
@@ -46,9 +52,9 @@ const ACCESS_LOG_FIELDS = {
 };
 
 /**
- * The HTTPS entry point: an HTTP API whose every route goes to the api function, IAM-authorized by
- * default, throttled, with JSON access logs. Also provides a managed policy that lets a principal call
- * it, to attach to the hosted agents' roles.
+ * The HTTPS entry point: an HTTP API whose every route goes to the api function except the sandbox
+ * logs route and the OpenAPI document (the logs function), IAM-authorized by default, throttled, with JSON access logs. Also
+ * provides a managed policy that lets a principal call it, to attach to the hosted agents' roles.
  */
 export class ControlPlaneApi extends Construct {
   readonly httpApi: apigw.HttpApi;
@@ -67,6 +73,12 @@ export class ControlPlaneApi extends Construct {
     });
     const integration = new HttpLambdaIntegration('Handler', props.handler);
     this.httpApi.addRoutes({ path: '/{proxy+}', methods: [apigw.HttpMethod.ANY], integration });
+    // A more specific route wins over `/{proxy+}`: the logs route and the document reach only the
+    // logs function.
+    const logsIntegration = new HttpLambdaIntegration('Logs', props.logsHandler);
+    for (const path of [ROUTE_PATHS.sandboxLogs, ROUTE_PATHS.openApi]) {
+      this.httpApi.addRoutes({ path, methods: [apigw.HttpMethod.GET], integration: logsIntegration });
+    }
     // The API contract exempts the health check from authentication, so load balancers and uptime
     // probes can call it unsigned; it answers with no tenant data.
     for (const path of HEALTH_PATHS) {

@@ -18,6 +18,7 @@ export interface ControlPlaneMonitoringProps {
     readonly taskEvents: lambda.IFunction;
     readonly reconciler: lambda.IFunction;
     readonly eventPublisher: lambda.IFunction;
+    readonly logs?: lambda.IFunction;
     readonly webhook?: lambda.IFunction;
   };
   readonly reconcilerLogs: logs.ILogGroup;

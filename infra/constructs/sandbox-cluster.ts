@@ -111,6 +111,24 @@ export class SandboxCluster extends Construct {
   }
 
   /**
+   * The `SANDBOX_LOG_STREAMS` value: profile name -> the log group, stream prefix and container name
+   * its tasks log with (the awslogs driver names each task's stream `<prefix>/<container>/<task id>`).
+   */
+  logStreamsJson(): string {
+    const streams = Object.fromEntries(
+      this.profiles.map((p) => [
+        p.profileName,
+        {
+          logGroupName: p.logGroup.logGroupName,
+          streamPrefix: p.streamPrefix,
+          containerName: p.containerName,
+        },
+      ]),
+    );
+    return Stack.of(this).toJsonString(streams);
+  }
+
+  /**
    * The `SANDBOX_PROFILES` value: profile name -> base task definition ARN, container name, port and
    * size (vCPUs and GiB, which the usage ledger multiplies by run time).
    */

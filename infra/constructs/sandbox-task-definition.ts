@@ -109,6 +109,9 @@ export class SandboxTaskDefinition extends Construct {
   readonly size: { readonly vcpu: number; readonly memoryGiB: number };
   /** Roles the runtime passes when it registers or runs derived task definitions. */
   readonly passRoles: readonly iam.IRole[];
+  /** Where the awslogs driver writes its tasks' output: stream `<streamPrefix>/<containerName>/<task id>`. */
+  readonly logGroup: logs.LogGroup;
+  readonly streamPrefix: string;
 
   constructor(scope: Construct, id: string, props: SandboxTaskDefinitionProps) {
     super(scope, id);
@@ -159,6 +162,8 @@ export class SandboxTaskDefinition extends Construct {
       });
     }
 
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+    this.streamPrefix = profile.name;
     const container = this.taskDefinition.addContainer('Sandbox', {
       containerName: this.containerName,
       image: containerImage(this, profile.image),
@@ -167,10 +172,7 @@ export class SandboxTaskDefinition extends Construct {
       ...(profile.healthCheck
         ? { healthCheck: containerHealthCheck(profile.healthCheck, profile.port) }
         : {}),
-      logging: ecs.LogDrivers.awsLogs({
-        streamPrefix: profile.name,
-        logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),
-      }),
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: this.streamPrefix, logGroup: this.logGroup }),
     });
     container.addMountPoints(
       ...shared.map((volume) => ({ sourceVolume: volume.name, containerPath: volume.path, readOnly: true })),

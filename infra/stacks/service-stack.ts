@@ -8,8 +8,10 @@ import { ENV, METRIC_NAMESPACE } from '../../src/names.js';
 import {
   configBinding,
   eventBusBinding,
+  sandboxLogsBinding,
   sandboxRuntimeBinding,
   sessionTableBinding,
+  sessionTableReadBinding,
 } from '../constructs/bindings.js';
 import type { ChatFileSystem } from '../constructs/chat-file-system.js';
 import { type AuthMode, ControlPlaneApi } from '../constructs/control-plane-api.js';
@@ -86,6 +88,7 @@ export class ServiceStack extends Stack {
     readonly reconciler: SandboxFunction;
     readonly eventPublisher: SandboxFunction;
     readonly webhook?: SandboxFunction;
+    readonly logs: SandboxFunction;
   };
   readonly triggers: ControlPlaneTriggers;
   readonly events: EventDelivery;
@@ -134,6 +137,8 @@ export class ServiceStack extends Stack {
         'Puts sandbox lifecycle events on the event bus',
         Duration.seconds(30),
       ),
+      // Its own function: the CloudWatch Logs client would not fit in the api function's bundle budget.
+      logs: fn('LogsFunction', 'logs.ts', 'Reads sandbox logs for the HTTP API', Duration.seconds(15)),
       ...(props.webhookUrl
         ? {
             webhook: fn(
@@ -175,11 +180,19 @@ export class ServiceStack extends Stack {
       observability,
       configBinding(authEnvironment(authMode, props)),
     );
+    this.functions.logs.bind(
+      sessionTableReadBinding(props.table),
+      sandboxLogsBinding(this.sandboxes),
+      lifecycle,
+      observability,
+      configBinding(authEnvironment(authMode, props)),
+    );
     this.functions.reconciler.bind(table, runtime('manage'), lifecycle, observability);
     this.functions.taskEvents.bind(table, runtime('stop'), lifecycle, observability);
 
     this.api = new ControlPlaneApi(this, 'Api', {
       handler: this.functions.api.function,
+      logsHandler: this.functions.logs.function,
       authMode,
       logRetention,
     });
@@ -216,6 +229,7 @@ export class ServiceStack extends Stack {
         taskEvents: this.functions.taskEvents.function,
         reconciler: this.functions.reconciler.function,
         eventPublisher: this.functions.eventPublisher.function,
+        logs: this.functions.logs.function,
         ...(this.functions.webhook ? { webhook: this.functions.webhook.function } : {}),
       },
       reconcilerLogs: this.functions.reconciler.logGroup,

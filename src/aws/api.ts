@@ -12,7 +12,7 @@ import { lifecycleSection, profileNames, profileSizes, withProfiles } from '../c
 import type { CoreDeps } from '../core/deps.js';
 import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
-import { SERVICES } from '../names.js';
+import { ROUTE_PATHS, SERVICES } from '../names.js';
 import { VERSION } from '../version.js';
 import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
 import { ecsRuntimeParts } from './ecs-runtime.js';
@@ -66,6 +66,7 @@ export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
     // API Gateway's request id unless the caller sent one: access logs and function logs agree.
     newRequestId: (c) => requestIdOf(c.env?.event),
     onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
+    servedElsewhere: [ROUTE_PATHS.sandboxLogs, ROUTE_PATHS.openApi].map((path) => ({ method: 'get', path })),
   });
   const answer = handle(app);
   return instrument(observability, requestIdOf, (event: LambdaEvent, context: LambdaContext) =>

@@ -4,6 +4,7 @@
  */
 import type { EcsProfile, EcsRuntimeSettings } from '../adapters/ecs/settings.js';
 import { DEFAULT_MOUNT_PATHS } from '../adapters/ecs/settings.js';
+import type { SandboxLogStreams } from '../adapters/logs/cloudwatch-logs.js';
 import { TENANT_PATTERN } from '../core/model.js';
 import { ENV } from '../names.js';
 import * as z from '../zod.js';
@@ -149,4 +150,30 @@ export const webhookSection = section({
     ),
   },
   build: (e) => ({ url: e[ENV.webhookUrl], secretArn: e[ENV.webhookSecretArn] }),
+});
+
+/** CloudWatch log group names (1-512 of `[.-_/#A-Za-z0-9]`). */
+const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+
+const LogStreams = z
+  .record(
+    z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'profile names are 1-64 of [A-Za-z0-9._-]')),
+    z.strictObject({
+      logGroupName: pattern(LOG_GROUP_NAME, 'must be a log group name'),
+      // awslogs-stream-prefix: no `:` or `*`, which log stream names do not allow.
+      streamPrefix: pattern(/^[^:*]{1,256}$/, 'must be 1-256 characters other than : and *'),
+      containerName: pattern(/^[A-Za-z0-9_-]{1,255}$/, 'must be a container name'),
+    }),
+  )
+  .check(z.refine((streams) => Object.keys(streams).length > 0, 'must define at least one profile'));
+
+/** Where each profile's tasks log (the awslogs options of its task definition): the logs function. */
+export const logStreamsSection = section({
+  shape: {
+    [ENV.logStreams]: json(
+      LogStreams,
+      '{ "<profile>": { "logGroupName", "streamPrefix", "containerName" } }',
+    ),
+  },
+  build: (e): SandboxLogStreams => e[ENV.logStreams] as SandboxLogStreams,
 });

@@ -8,7 +8,6 @@ import type { ServerEntry } from './openapi.js';
 import { problemResponse } from './problems.js';
 import { honoPath, type RouteHandler, type RouteSpec, routeHandler } from './route.js';
 import { registerCompatHealthRoute, registerCompatRoutes } from './routes/compat-routes.js';
-import { registerDocumentRoute } from './routes/document-route.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
@@ -43,6 +42,17 @@ export interface AppDeps {
   readonly onAnswer?: (answer: HttpAnswer) => void;
   /** Routes only one host serves (local mode's event stream), added after the shared ones. */
   readonly moreRoutes?: (router: Router) => void;
+  /**
+   * Serves the OpenAPI document of every route (`registerDocumentRoute`). Passed in rather than
+   * imported, so a host that leaves the document to another function (the api function: the JSON
+   * Schema generator would not fit its bundle budget) does not carry it.
+   */
+  readonly document?: (router: Router, deps: AppDeps, routes: readonly RouteSpec[]) => void;
+  /**
+   * Routes another function serves behind the same API (the logs function's), so a request for
+   * their paths under another method still answers 405 with the right `Allow`.
+   */
+  readonly servedElsewhere?: readonly Pick<RouteSpec, 'method' | 'path'>[];
   /**
    * The request id when the caller sent none (the api function: API Gateway's own, so access logs
    * and function logs agree); absent: a random UUID.
@@ -153,9 +163,9 @@ export function createApp(deps: AppDeps): App {
   registerUsageRoutes(router, deps);
   deps.moreRoutes?.(router);
 
-  registerDocumentRoute(router, deps, routes);
+  deps.document?.(router, deps, routes);
 
-  const allowed = allowedMethods(routes);
+  const allowed = allowedMethods([...routes, ...(deps.servedElsewhere ?? [])]);
   app.notFound((c) => {
     const methods = allowed(c.req.path);
     if (methods.length === 0) {

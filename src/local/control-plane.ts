@@ -6,6 +6,7 @@ import { ensureTable, streamArnOf } from '../adapters/dynamodb/ensure-table.js';
 import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { localStreamsClient, StreamTail } from '../adapters/dynamodb/stream-tail.js';
+import { LocalSandboxLogs } from '../adapters/local/local-logs.js';
 import { LocalProcessRuntime, localChatDir } from '../adapters/local/local-runtime.js';
 import type { CoreDeps } from '../core/deps.js';
 import type { Logger } from '../core/ports.js';
@@ -15,6 +16,8 @@ import { stopLiveSandboxes } from '../core/sandbox-ops.js';
 import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
 import { localTokenAuth } from '../http/auth.js';
+import { registerDocumentRoute } from '../http/routes/document-route.js';
+import { registerLogsRoutes } from '../http/routes/logs-routes.js';
 import { VERSION } from '../version.js';
 import type { LocalConfig } from './config.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
@@ -136,8 +139,12 @@ async function serveControlPlane(
     authenticate: localTokenAuth(apiToken, config.tenantsByTokenSha256),
     version: VERSION,
     acceptsHost: localHostGuard(config.host, config.allowedHosts),
-    moreRoutes: (router) => registerEventRoutes(router, events),
+    moreRoutes: (router) => {
+      registerLogsRoutes(router, { core: deps, logs: new LocalSandboxLogs(config.dataDir) });
+      registerEventRoutes(router, events);
+    },
     chatDirectoryOf: (key) => localChatDir(config.dataDir, key),
+    document: registerDocumentRoute,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>

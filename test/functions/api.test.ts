@@ -192,6 +192,16 @@ describe('api function (IAM authorizer)', () => {
     expect(echoed.headers['x-request-id']).toBe('caller-trace-1');
   });
 
+  it('answers 405 with Allow for the paths another function serves, under another method', async () => {
+    const answer = await call({
+      method: 'DELETE',
+      path: `/v1/chats/${crypto.randomUUID()}/sandbox/logs`,
+      userArn: ALICE,
+    });
+    expect(answer.statusCode).toBe(405);
+    expect(answer.headers.allow).toBe('GET, HEAD');
+  });
+
   it('answers the health route without credentials', async () => {
     const answer = await call({ method: 'GET', path: '/v1/health', userArn: null });
     expect(answer.statusCode).toBe(200);

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { LifecycleConfig } from '../../src/core/lifecycle.js';
-import { createApp } from '../../src/http/app.js';
+import type { SandboxLogs } from '../../src/core/logs-port.js';
+import { createApp, type Router } from '../../src/http/app.js';
 import { localTokenAuth } from '../../src/http/auth.js';
+import { registerDocumentRoute } from '../../src/http/routes/document-route.js';
+import { registerLogsRoutes } from '../../src/http/routes/logs-routes.js';
 import { createTestTable } from '../support/dynamo.js';
 import { coreDeps } from '../support/fakes.js';
 
@@ -16,6 +19,8 @@ export async function httpHarness(
     acceptsHost?: (host: string) => boolean;
     /** More callers: token -> tenant (the harness's own token is tenant `local`). */
     tenants?: Readonly<Record<string, string>>;
+    /** A logs backend: the app serves the logs route over it (as hosts with one do). */
+    logs?: SandboxLogs;
   } = {},
 ) {
   const deps = coreDeps((await createTestTable()).store, options.config ? { config: options.config } : {});
@@ -31,7 +36,11 @@ export async function httpHarness(
       ),
     ),
     version: '9.9.9',
+    document: registerDocumentRoute,
     ...(options.acceptsHost ? { acceptsHost: options.acceptsHost } : {}),
+    ...(options.logs
+      ? { moreRoutes: (router: Router) => registerLogsRoutes(router, { core: deps, logs: options.logs! }) }
+      : {}),
   });
   const call = (
     method: string,

@@ -5,7 +5,7 @@
  * answer off the document and no request the document and the server judge differently.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LocalSandboxLogs } from '../../src/adapters/local/local-logs.js';
 import { ALLOWED_ENV_NAME_SOURCE, envNameViolation } from '../../src/core/env-policy.js';
 import { LaunchError } from '../../src/core/errors.js';
 import { SHARED_ROUTES } from '../../src/http/routes/catalogue.js';
@@ -87,8 +88,8 @@ describe('the committed contract', () => {
         .sort();
     expect(operations(served)).toEqual(SHARED_ROUTES.map((route) => route.operationId).sort());
     const committed = JSON.parse(readFileSync(DOCUMENT_FILE, 'utf8')) as Json;
-    // The committed one adds local mode's event stream.
-    expect(operations(committed)).toEqual([...operations(served), 'streamEvents'].sort());
+    // The committed one adds the logs route (a host with a logs backend) and local mode's events.
+    expect(operations(committed)).toEqual([...operations(served), 'getSandboxLogs', 'streamEvents'].sort());
   });
 
   it('states the env name rule as one pattern that agrees with the server', () => {
@@ -136,11 +137,14 @@ const CHAT = (n: number) => `44444444-4444-4444-8444-${String(n).padStart(12, '0
 
 describe('a validating proxy over a whole lifecycle', () => {
   it('finds no answer off the document, and no request judged differently', async () => {
+    const dataDir = mkdtempSync(join(scratch, 'data-'));
+    const logs = new LocalSandboxLogs(dataDir);
     const h = await httpHarness({
       config: {
         profiles: ['default', 'large'],
         quotas: { tenantMaxLive: 10, ownerMaxLive: 2, repairGraceSeconds: 60 },
       },
+      logs,
     });
     const proxy = new OpenApiProxy(await servedDocument(h));
     const send = async (
@@ -274,6 +278,22 @@ describe('a validating proxy over a whole lifecycle', () => {
     );
     await expectStatus(send('POST', `${sandbox(99)}/keepalive`), 404);
 
+    // Logs: a tail, a follow with the cursor, and every refusal.
+    const { sessionId } = (await json(created.clone())).sandbox;
+    mkdirSync(join(dataDir, 'logs'));
+    writeFileSync(join(dataDir, 'logs', `${sessionId}.log`), 'one\ntwo\n');
+    const tail = await json(await expectStatus(send('GET', `${sandbox(1)}/logs?tail=10`), 200));
+    expect(tail.lines.map((line: { message: string }) => line.message)).toEqual(['one', 'two']);
+    await expectStatus(send('GET', `${sandbox(1)}/logs?cursor=${encodeURIComponent(tail.nextCursor)}`), 200);
+    await expectStatus(send('GET', `${sandbox(1)}/logs?since=2026-11-22T00:00:00Z`), 200);
+    await expectStatus(send('GET', `${sandbox(99)}/logs`), 404);
+    await expectStatus(send('GET', `${sandbox(1)}/logs?tail=0`), 422);
+    await expectStatus(send('GET', `${sandbox(1)}/logs?since=yesterday`), 422);
+    await expectStatus(
+      send('GET', `${sandbox(1)}/logs?cursor=forged`, { gap: 'a cursor must be one the server wrote' }),
+      422,
+    );
+
     // Limits: alice may have two live sandboxes.
     await expectStatus(send('PUT', sandbox(3), { body: { agentId: 'a1', ownerId: 'alice' } }), 201);
     const refused = await expectStatus(
@@ -285,6 +305,12 @@ describe('a validating proxy over a whole lifecycle', () => {
     // A launch that fails for good.
     h.deps.runtime.failNext = { error: new LaunchError('no such image', false), times: 1 };
     await expectStatus(send('PUT', sandbox(5), { body: { agentId: 'a1' } }), 503);
+
+    // A log file that is not a plain file (a symlink an agent planted) is not read: 503.
+    const failedSession = (await json(await send('GET', sandbox(5)))).sandbox.sessionId;
+    symlinkSync('/etc/passwd', join(dataDir, 'logs', `${failedSession}.log`));
+    const refusedLog = await expectStatus(send('GET', `${sandbox(5)}/logs`), 503);
+    expect(refusedLog.headers.get('retry-after')).not.toBeNull();
 
     // Lists and usage.
     await expectStatus(send('GET', '/v1/sandboxes'), 200);
@@ -368,6 +394,7 @@ describe('a validating proxy over a whole lifecycle', () => {
       getUsage: { method: 'GET', url: '/v1/usage' },
       compatCreateSandbox: { method: 'POST', url: '/api/v1/create', body: { chat_id: CHAT(8) } },
       compatDeleteSandbox: { method: 'DELETE', url: `/api/v1/sandboxes/${CHAT(3)}` },
+      getSandboxLogs: { method: 'GET', url: `${sandbox(3)}/logs` },
     };
     const operations = [...new Set(proxy.declared().map((pair) => pair.split(' ')[0]!))];
     expect(operations.filter((id) => !calls[id])).toEqual([]);
@@ -376,7 +403,10 @@ describe('a validating proxy over a whole lifecycle', () => {
       if (unauthenticated.has(id)) continue;
       await expectStatus(send(call.method, call.url, { auth: false, body: call.body }), 401);
     }
-    const guarded = await httpHarness({ acceptsHost: (host) => host === 'localhost' });
+    const guarded = await httpHarness({
+      acceptsHost: (host) => host === 'localhost',
+      logs,
+    });
     for (const call of Object.values(calls)) {
       const response = await guarded.app.request(call.url, {
         method: call.method,
@@ -401,6 +431,7 @@ describe('a validating proxy over a whole lifecycle', () => {
       'keepaliveSandbox',
       'deleteSandbox',
       'listSandboxes',
+      'getSandboxLogs',
     ];
     for (const id of [...failing, 'compatCreateSandbox', 'compatDeleteSandbox', 'getUsage']) {
       const call = calls[id]!;

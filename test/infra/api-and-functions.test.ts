@@ -5,6 +5,7 @@ import { ENV } from '../../src/names.js';
 import { synthApp } from './synth.js';
 import {
   API_FUNCTION,
+  LOGS_FUNCTION,
   RECONCILER_FUNCTION,
   SANDBOX_SG,
   TASK_EVENTS_FUNCTION,
@@ -23,12 +24,42 @@ describe('HTTP API', () => {
       RouteKey: 'ANY /{proxy+}',
       AuthorizationType: 'AWS_IAM',
     });
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: { 'Fn::GetAtt': [functionId(API_FUNCTION), 'Arn'] },
     });
+  });
+
+  it('sends the sandbox logs route and the document to the logs function, IAM-authorized like the rest', () => {
+    const integrations = Object.entries(template.findResources('AWS::ApiGatewayV2::Integration'));
+    const [logsIntegration] =
+      integrations.find(
+        ([, integration]) =>
+          JSON.stringify(integration.Properties.IntegrationUri) ===
+          JSON.stringify({ 'Fn::GetAtt': [functionId(LOGS_FUNCTION), 'Arn'] }),
+      ) ?? [];
+    expect(logsIntegration).toBeDefined();
+    for (const path of ['/v1/chats/{chatId}/sandbox/logs', '/v1/openapi.json']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `GET ${path}`,
+        AuthorizationType: 'AWS_IAM',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: logsIntegration }]] },
+      });
+      // API Gateway may invoke the logs function for those routes only.
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        FunctionName: { 'Fn::GetAtt': [functionId(LOGS_FUNCTION), 'Arn'] },
+        SourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([`/*/*${path}`])] }),
+      });
+    }
+    expect(
+      Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+        (permission) =>
+          JSON.stringify(permission.Properties.FunctionName) ===
+          JSON.stringify({ 'Fn::GetAtt': [functionId(LOGS_FUNCTION), 'Arn'] }),
+      ),
+    ).toHaveLength(2);
   });
 
   it('leaves only the health checks unauthenticated, as the API contract says', () => {
@@ -160,6 +191,36 @@ describe('functions', () => {
         }),
       },
     });
+  });
+
+  it('tells the logs function where each profile logs, with the table and auth settings, and no runtime', () => {
+    const group = Object.keys(template.findResources('AWS::Logs::LogGroup')).find((id) =>
+      id.includes('ProfiledefaultLogs'),
+    );
+    expect(group).toBeDefined();
+    const [, logsFunction] = templateQueries(template)
+      .resources('AWS::Lambda::Function')
+      .find(([, fn]) => fn.Properties.Description === LOGS_FUNCTION)!;
+    const variables = (logsFunction.Properties.Environment as { Variables: Record<string, unknown> })
+      .Variables;
+    expect(variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      [ENV.tableName]: { 'Fn::ImportValue': expect.stringMatching(/SessionTable/) },
+      [ENV.logStreams]: {
+        'Fn::Join': [
+          '',
+          [
+            '{"default":{"logGroupName":"',
+            { Ref: group },
+            '","streamPrefix":"default","containerName":"sandbox"}}',
+          ],
+        ],
+      },
+      POWERTOOLS_METRICS_NAMESPACE: 'AgentSandbox',
+      [ENV.authMode]: 'iam',
+    });
+    // The logs function never launches: it is not given the runtime's settings.
+    expect(logsFunction.Properties.Timeout).toBe(15);
   });
 
   it('answers API calls within API Gateway’s 30 s limit and ends a reconcile run within its minute', () => {

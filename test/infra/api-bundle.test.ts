@@ -40,9 +40,15 @@ describe('the function bundles', () => {
       [],
     );
     expect(inputs.filter((input) => input.includes('credential-provider-node'))).toEqual([]);
+    // The logs route and its CloudWatch Logs client are the logs function's, not this one's.
+    const logsParts = /client-cloudwatch-logs|logs-routes|sandbox-logs/;
+    expect(inputs.filter((input) => logsParts.test(input))).toEqual([]);
+    // So is the OpenAPI document, with zod's JSON Schema generator.
+    const documentParts = /to-json-schema|json-schema-processors|http\/openapi\.ts|document-route/;
+    expect(inputs.filter((input) => documentParts.test(input))).toEqual([]);
   });
 
-  it.each(['event-publisher', 'webhook'])('builds the %s function too, lean as well', async (name) => {
+  it.each(['event-publisher', 'webhook', 'logs'])('builds the %s function, lean too', async (name) => {
     const result = await build({
       entryPoints: [`functions/${name}.ts`],
       absWorkingDir: PROJECT_ROOT,

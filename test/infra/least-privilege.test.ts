@@ -15,6 +15,7 @@ type Resource = { Properties: Record<string, unknown> };
 const API = 'Sandbox control plane HTTP API';
 const TASK_EVENTS = 'Applies ECS task state changes';
 const RECONCILER = 'Reconciles sandbox sessions';
+const LOGS = 'Reads sandbox logs for the HTTP API';
 
 /** Every statement of the inline policies attached to the role of the function with this description. */
 function statementsOf(description: string): Statement[] {
@@ -187,6 +188,47 @@ describe('the task-events function', () => {
       expect(all).not.toContain(forbidden);
     }
     expect(statements.some((s) => s.Sid === 'SessionTableItems')).toBe(true);
+  });
+});
+
+describe('the logs function', () => {
+  const statements = statementsOf(LOGS);
+
+  it('may only read chat items and the streams of the sandbox log groups', () => {
+    expect(statements.map((s) => s.Sid ?? actions(s).join(',')).sort()).toEqual([
+      'ReadSandboxLogs',
+      'SessionTableReads',
+      'logs:CreateLogStream,logs:PutLogEvents',
+      'xray:PutTraceSegments,xray:PutTelemetryRecords',
+    ]);
+    expect(bySid(statements, 'SessionTableReads')).toMatchObject({
+      Action: 'dynamodb:GetItem',
+      Resource: { 'Fn::ImportValue': expect.stringMatching(/SessionTableArn/) },
+    });
+    const group = Object.keys(template.findResources('AWS::Logs::LogGroup')).find((id) =>
+      id.includes('ProfiledefaultLogs'),
+    );
+    expect(bySid(statements, 'ReadSandboxLogs')).toMatchObject({
+      Action: 'logs:GetLogEvents',
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':logs:us-east-1:123456789012:log-group:',
+            { Ref: group },
+            ':log-stream:*',
+          ],
+        ],
+      },
+    });
+  });
+
+  it('is the only function that can read the sandbox logs', () => {
+    for (const description of [API, TASK_EVENTS, RECONCILER]) {
+      expect(statementsOf(description).flatMap(actions)).not.toContain('logs:GetLogEvents');
+    }
   });
 });
 

@@ -8,6 +8,7 @@ export type Resource = { Properties: Record<string, unknown> } & Record<string, 
 export const API_FUNCTION = 'Sandbox control plane HTTP API';
 export const TASK_EVENTS_FUNCTION = 'Applies ECS task state changes';
 export const RECONCILER_FUNCTION = 'Reconciles sandbox sessions';
+export const LOGS_FUNCTION = 'Reads sandbox logs for the HTTP API';
 export const SANDBOX_SG = 'Agent sandboxes: agent port from the clients security group only';
 export const CLIENTS_SG = 'Attach to hosted agents that call their sandbox endpoint';
 

@@ -1,0 +1,75 @@
+/**
+ * The logs function: API Gateway sends it `GET /v1/chats/{chatId}/sandbox/logs` and
+ * `GET /v1/openapi.json` (the document of every route, which the api function's bundle has no room
+ * for), and nothing else.
+ * A function of its own, because the CloudWatch Logs client (about 110 KiB minified) does not fit
+ * in the api function's bundle budget, and so that only this function may read the sandboxes' logs.
+ * It serves the same Hono app as the api function (same authentication, problems and request ids),
+ * with the logs route added; it reads the session table and never runs a sandbox.
+ */
+import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { createDynamoClient } from '../adapters/dynamodb/client.js';
+import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
+import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
+import { createLogsClient } from '../adapters/logs/client.js';
+import { CloudWatchSandboxLogs } from '../adapters/logs/cloudwatch-logs.js';
+import { authSection, logStreamsSection, tableSection } from '../config/aws.js';
+import { parseSections } from '../config/env.js';
+import { lifecycleSection, withProfiles } from '../config/lifecycle.js';
+import type { CoreDeps } from '../core/deps.js';
+import type { SandboxRuntime } from '../core/ports.js';
+import { randomIds, systemClock } from '../core/system.js';
+import { createApp } from '../http/app.js';
+import { registerDocumentRoute } from '../http/routes/document-route.js';
+import { registerLogsRoutes } from '../http/routes/logs-routes.js';
+import { SERVICES } from '../names.js';
+import { VERSION } from '../version.js';
+import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
+import { coreLogger, createObservability, instrument } from './observability.js';
+
+/** This function starts, describes and stops nothing: API Gateway routes no such request here. */
+const NO_RUNTIME: SandboxRuntime = {
+  launch: () => Promise.reject(new Error('the logs function runs no sandboxes')),
+  describe: () => Promise.reject(new Error('the logs function runs no sandboxes')),
+  stop: () => Promise.reject(new Error('the logs function runs no sandboxes')),
+  inventory: () => Promise.reject(new Error('the logs function runs no sandboxes')),
+};
+
+/** The logs function's handler; throws `ConfigError` naming every bad variable. */
+export function createLogsHandler(env: NodeJS.ProcessEnv = process.env) {
+  const config = parseSections(env, {
+    table: tableSection,
+    auth: authSection,
+    streams: logStreamsSection,
+    lifecycle: lifecycleSection(),
+  });
+  const observability = createObservability(SERVICES.logs);
+  const { tracer } = observability;
+  const logger = coreLogger(observability.logger);
+  const dynamodb = tracer.captureAWSv3Client(createDynamoClient({ endpoint: config.table.dynamodbEndpoint }));
+  const logs = new CloudWatchSandboxLogs(tracer.captureAWSv3Client(createLogsClient()), config.streams);
+  const core: CoreDeps = {
+    store: new DynamoSessionStore(dynamodb, config.table.tableName),
+    quotas: new DynamoQuotaStore(dynamodb, config.table.tableName),
+    runtime: NO_RUNTIME,
+    clock: systemClock,
+    ids: randomIds,
+    config: withProfiles(config.lifecycle, { names: Object.keys(config.streams), envAllowLists: {} }),
+    logger,
+  };
+  const app = createApp({
+    core,
+    authenticate: apiGatewayAuth(config.auth),
+    version: VERSION,
+    answerBy: lambdaAnswerBy,
+    newRequestId: (c) => requestIdOf(c.env?.event),
+    onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
+    moreRoutes: (router) => registerLogsRoutes(router, { core, logs }),
+    // The document is served here, not by the api function (whose bundle budget it would break).
+    document: registerDocumentRoute,
+  });
+  const answer = handle(app);
+  return instrument(observability, requestIdOf, (event: LambdaEvent, context: LambdaContext) =>
+    answer(event, context),
+  );
+}
