@@ -1,0 +1,73 @@
+/**
+ * The shapes the client sends and receives, derived from the API's zod schemas with `z.infer`. Every
+ * import here is type-only, so the client's bundle carries no zod and none of the server.
+ */
+import type { SandboxEvent } from '../core/events.js';
+import type { SandboxStatus } from '../core/model.js';
+import type { LogsResponse } from '../http/routes/logs-routes.js';
+import type {
+  DeleteResponse,
+  GetOrCreateBody,
+  GetOrCreateResponse,
+  HealthResponse,
+  ListResponse,
+  ProblemSchema,
+  Sandbox as SandboxSchema,
+  UsageQuery as UsageQuerySchema,
+  UsageResponse,
+} from '../http/schemas.js';
+import type * as z from '../zod.js';
+
+export type { ErrorCode } from '../core/errors.js';
+export type { SandboxEvent, SandboxEventDetail, SandboxEventType } from '../core/events.js';
+export type { SandboxStatus, StopReason } from '../core/model.js';
+
+/** A chat's sandbox as the API renders it; times are ISO 8601. */
+export type Sandbox = z.infer<typeof SandboxSchema>;
+/** The body of `PUT /v1/chats/{chatId}/sandbox`; `waitSeconds` holds the answer while it provisions. */
+export type GetOrCreateRequest = z.input<typeof GetOrCreateBody>;
+export type GetOrCreateResult = z.infer<typeof GetOrCreateResponse>;
+export type DeleteResult = z.infer<typeof DeleteResponse>;
+export type SandboxPage = z.infer<typeof ListResponse>;
+export type Health = z.infer<typeof HealthResponse>;
+export type Usage = z.infer<typeof UsageResponse>;
+export type UsageQuery = z.input<typeof UsageQuerySchema>;
+/** An RFC 9457 problem body of the API. */
+export type Problem = z.infer<typeof ProblemSchema>;
+export type FieldError = NonNullable<Problem['errors']>[number];
+export type QuotaLimit = NonNullable<Problem['limit']>;
+
+/** `GET /v1/sandboxes`: `status` is one status or several (sent as a comma list). */
+export interface ListQuery {
+  readonly status?: SandboxStatus | readonly SandboxStatus[];
+  readonly agentId?: string;
+  readonly ownerId?: string;
+  /** Page size, 1-100 (the server's default is 50). */
+  readonly limit?: number;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** `GET /v1/chats/{chatId}/sandbox/logs`. */
+export interface LogsQuery {
+  /** How many of the latest lines, 1-1000 (the server's default is 100). */
+  readonly tail?: number;
+  /** Only lines from this time on. */
+  readonly since?: Date | string;
+  /** `nextCursor` of the previous page: only lines written after it. */
+  readonly cursor?: string;
+}
+
+/** An answer of the logs route: pass `nextCursor` back as `cursor` for the lines after these. */
+export type LogsPage = z.infer<typeof LogsResponse>;
+/** One line of a sandbox's output; `time` is null when the runtime recorded none (local mode). */
+export type LogLine = LogsPage['lines'][number];
+
+/** One Server-Sent Events message of `GET /v1/events`. */
+export interface EventMessage {
+  /** The event's position in the stream: resume after it with `lastEventId`. */
+  readonly id: string | null;
+  /** The SSE event name: the event's type. */
+  readonly event: string;
+  readonly data: SandboxEvent;
+}
