@@ -69,17 +69,25 @@ const server = createServer(async (req, res) => {
     return json(res, 200, { stored: file });
   }
   if (file && req.method === 'GET') {
+    let content;
     try {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      return res.end(readFileSync(join(CHAT_DIR, file)));
+      content = readFileSync(join(CHAT_DIR, file));
     } catch {
       return json(res, 404, { error: 'no such file' });
     }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    return res.end(content);
   }
   return json(res, 404, { error: 'not found' });
 });
 
-server.listen(Number(PORT), HOST);
+// One line per start and per request: what `GET /v1/chats/{chatId}/sandbox/logs` shows.
+server.on('request', (req) => {
+  if (req.url !== '/health') console.log(`${req.method} ${req.url}`);
+});
+server.listen(Number(PORT), HOST, () =>
+  console.log(`agent ${AGENT_ID} of chat ${CHAT_ID} listening on ${HOST}:${PORT}`),
+);
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => server.close(() => process.exit(0)));
 }

@@ -64,6 +64,12 @@ describe('local control plane, end to end', () => {
 
     const reused = await api('PUT', `/v1/chats/${chatId}/sandbox`, { agentId: 'agent-alpha' });
     expect(reused.status).toBe(200);
+    // The example agent's output, through the logs route: its start and the request above.
+    await expect
+      .poll(async () =>
+        (await api('GET', `/v1/chats/${chatId}/sandbox/logs`)).body.lines.map((l: Json) => l.message),
+      )
+      .toEqual([`agent agent-alpha of chat ${chatId} listening on 127.0.0.1:${port}`, 'GET /']);
 
     // Another tenant's token (SANDBOX_API_TOKENS) sees none of it.
     const asB = await fetch(`${plane.url}/v1/chats/${chatId}/sandbox`, {
