@@ -38,7 +38,8 @@ const body = (req) =>
     req.on('end', () => resolve(size <= MAX_BODY ? Buffer.concat(chunks) : null));
   });
 
-const server = createServer(async (req, res) => {
+/** Answers one request; anything that throws is a 500 for that request, never the process's end. */
+const handle = async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://sandbox');
   if (req.method === 'GET' && url.pathname === '/health') return json(res, 200, { ok: true });
   if (req.method === 'GET' && url.pathname === '/') {
@@ -79,6 +80,15 @@ const server = createServer(async (req, res) => {
     return res.end(content);
   }
   return json(res, 404, { error: 'not found' });
+};
+
+const server = createServer((req, res) => {
+  req.on('error', () => res.destroy());
+  handle(req, res).catch((error) => {
+    console.error(`${req.method} ${req.url} failed: ${error.message}`);
+    if (!res.headersSent) json(res, 500, { error: 'internal' });
+    else res.destroy();
+  });
 });
 
 // One line per start and per request: what `GET /v1/chats/{chatId}/sandbox/logs` shows.

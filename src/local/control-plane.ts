@@ -32,6 +32,7 @@ import { EventHub } from './event-hub.js';
 import { registerEventRoutes } from './events-route.js';
 import { localHostGuard } from './host-guard.js';
 import { StartupError } from './startup-error.js';
+import { transitionLine } from './transition-log.js';
 import { WebhookSender } from './webhook-sender.js';
 
 export interface LocalControlPlane {
@@ -94,6 +95,11 @@ async function serveControlPlane(
       })
     : null;
   if (webhook) events.subscribe((entry) => entry && webhook.enqueue([entry.event]));
+  // One console line per transition: a developer sees a sandbox fail, and where its output is.
+  events.subscribe((entry) => {
+    const line = entry && transitionLine(entry.event, config.dataDir);
+    if (line) logger[line.level](line.message, line.fields);
+  });
   const streams = localStreamsClient(endpoint, parts.credentials);
   const tail = new StreamTail(
     streams,

@@ -135,6 +135,43 @@ describe('local control plane, end to end', () => {
     });
   });
 
+  it('prints one console line per sandbox transition, with the output path when a sandbox exits', async () => {
+    const lines: string[] = [];
+    const recording = {
+      info: (message: string) => lines.push(`INFO ${message}`),
+      warn: (message: string) => lines.push(`WARN ${message}`),
+      error: (message: string) => lines.push(`ERROR ${message}`),
+    };
+    const quitter = parseLocalConfig({
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name === 'PATH')),
+      PORT: '0',
+      SANDBOX_DATA_DIR: dataDir,
+      SANDBOX_API_TOKEN: 'e2e-token-1',
+      SANDBOX_TABLE_NAME: config.tableName,
+      DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
+      SANDBOX_RECONCILE_INTERVAL_SECONDS: '1',
+      SANDBOX_LOCAL_PROFILES: JSON.stringify({
+        quitter: {
+          command: [
+            process.execPath,
+            '-e',
+            "require('node:http').createServer((q, r) => r.end()).listen(Number(process.env.PORT), process.env.HOST); setTimeout(() => process.exit(3), 3000)",
+          ],
+        },
+      }),
+    });
+    plane = await startLocalControlPlane(quitter, recording);
+    const chatId = randomUUID();
+    await api('PUT', `/v1/chats/${chatId}/sandbox`, { agentId: 'a', profile: 'quitter', waitSeconds: 10 });
+    await expect
+      .poll(() => lines.filter((line) => line.includes('sandbox')), { timeout: 15_000 })
+      .toEqual([
+        'INFO sandbox launching: agent a, profile quitter',
+        expect.stringMatching(/^INFO sandbox running at 127\.0\.0\.1:\d+$/),
+        expect.stringMatching(/^WARN sandbox exited on its own; its output: .*\/logs\/[0-9a-f-]{36}\.log$/),
+      ]);
+  });
+
   it('refuses a second control plane on the same data folder, and a taken port, with a clear error', async () => {
     plane = await startLocalControlPlane(config, silentLogger);
     await expect(startLocalControlPlane(config, silentLogger)).rejects.toThrow(
