@@ -51,10 +51,14 @@ export class InvalidRequestError extends SandboxApiError {}
 export class ValidationError extends InvalidRequestError {}
 /** 401 `unauthorized`, or API Gateway's own 403 for a missing or wrong signature. */
 export class UnauthorizedError extends SandboxApiError {}
-/** 404 `sandbox_not_found` or `route_not_found`. */
+/** 404 `sandbox_not_found`, `chat_not_found`, `chat_file_not_found` or `route_not_found`. */
 export class NotFoundError extends SandboxApiError {}
 /** 409 `sandbox_conflict` (another agent or profile holds the chat) or `owner_conflict`. */
 export class ConflictError extends SandboxApiError {}
+/** 412 `precondition_failed`: `If-None-Match: *` found a file, or `If-Match` another version. */
+export class PreconditionFailedError extends SandboxApiError {}
+/** 413 `workspace_quota_exceeded`: the owner's chats hold too many bytes; free some first. */
+export class StorageQuotaExceededError extends SandboxApiError {}
 /** 429 `quota_exceeded`: `limit` says which limit, its value and the live count. */
 export class QuotaExceededError extends SandboxApiError {
   readonly limit: QuotaLimit | null;
@@ -83,6 +87,11 @@ const CLASS_OF_CODE: Record<ErrorCode, ApiErrorClass> = {
   unauthorized: UnauthorizedError,
   route_not_found: NotFoundError,
   sandbox_not_found: NotFoundError,
+  chat_not_found: NotFoundError,
+  chat_file_not_found: NotFoundError,
+  precondition_failed: PreconditionFailedError,
+  range_not_satisfiable: InvalidRequestError,
+  workspace_quota_exceeded: StorageQuotaExceededError,
   sandbox_conflict: ConflictError,
   owner_conflict: ConflictError,
   quota_exceeded: QuotaExceededError,

@@ -52,6 +52,7 @@ export const DEFAULT_SERVERS: readonly ServerEntry[] = [
 const TAGS = [
   { name: 'sandboxes', description: "A chat's sandbox: get or create, status, keepalive, delete, list." },
   { name: 'logs', description: "The output of a chat's sandbox." },
+  { name: 'storage', description: "A chat's files and history, with or without a sandbox." },
   { name: 'events', description: 'Lifecycle events.' },
   { name: 'usage', description: 'Live counts, limits and the usage ledger.' },
   { name: 'health', description: 'Liveness of the control plane.' },
@@ -188,6 +189,13 @@ function operation(spec: RouteSpec): Json {
     result.requestBody = {
       required: spec.body.required,
       content: { 'application/json': { schema: jsonSchema(spec.body.schema as z.ZodMiniType) } },
+    };
+  }
+  if (spec.rawBody) {
+    result.requestBody = {
+      required: true,
+      description: spec.rawBody.description,
+      content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
     };
   }
   result.responses = answers(spec);

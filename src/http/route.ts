@@ -18,6 +18,8 @@ export interface HeaderSpec {
 
 export interface AnswerSpec {
   readonly description: string;
+  /** An answer without a body (`204`, `304`). */
+  readonly empty?: boolean;
   /** JSON body of a success answer. */
   readonly schema?: Schema;
   /** A success answer that is not JSON (`text/event-stream`): its media type. */
@@ -49,6 +51,8 @@ export interface RouteSpec<
   readonly query?: Q;
   /** A JSON body (`application/json`); `required` false lets a request omit it. */
   readonly body?: { readonly schema: B; readonly required: boolean };
+  /** A body of raw bytes in any media type, which the handler reads itself (file contents). */
+  readonly rawBody?: { readonly description: string };
   /** Middleware that runs before validation (body limits, media types). */
   readonly before?: readonly MiddlewareHandler[];
   readonly answers: Readonly<Record<number, AnswerSpec>>;

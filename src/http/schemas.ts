@@ -114,7 +114,8 @@ const seconds = (min: number, max: number) => z.int().check(z.minimum(min), z.ma
 
 /** An end user of the calling platform. */
 export const OWNER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
-const OwnerId = z.string().check(
+/** An owner id, as the routes that take one accept it. */
+export const OwnerIdField = z.string().check(
   z.regex(OWNER_ID, '1-128 characters from A-Z a-z 0-9 . _ : @ -'),
   z.meta({
     description:
@@ -170,7 +171,7 @@ export const GetOrCreateBody = z
     ),
     env: z.optional(Env),
     metadata: z.optional(Metadata),
-    ownerId: z.optional(OwnerId),
+    ownerId: z.optional(OwnerIdField),
     waitSeconds: z.optional(WaitSeconds),
   })
   .register(z.globalRegistry, { id: 'GetOrCreateRequest' });
@@ -205,7 +206,7 @@ export const ListQuery = z.object({
     ),
   ),
   agentId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
-  ownerId: z.optional(OwnerId),
+  ownerId: z.optional(OwnerIdField),
   limit: z._default(seconds(1, 100), 50),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
@@ -266,7 +267,7 @@ const DATE = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$/;
 const Day = z.string().check(z.regex(DATE, 'a date, YYYY-MM-DD'), z.meta({ format: 'date' }));
 
 export const UsageQuery = z.object({
-  ownerId: z.optional(OwnerId),
+  ownerId: z.optional(OwnerIdField),
   from: z.optional(Day.check(z.meta({ description: 'First day (UTC), default 6 days before `to`.' }))),
   to: z.optional(Day.check(z.meta({ description: 'Last day (UTC), default today.' }))),
 });
@@ -298,6 +299,11 @@ export const ProblemSchema = z
     code: z.enum(ERROR_CODES),
     detail: z.string(),
     errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+    quota: z.optional(
+      z.object({ limitBytes: z.int(), usedBytes: z.int() }).check(
+        z.meta({ description: "workspace_quota_exceeded: the owner's byte quota and the bytes held now." }),
+      ),
+    ),
     limit: z.optional(
       z.object({ scope: z.enum(['tenant', 'owner']), max: z.int(), current: z.int() }).check(
         z.meta({

@@ -10,6 +10,7 @@ import {
   profileSizes,
   withProfiles,
 } from '../config/lifecycle.js';
+import type { StorageConfig } from '../core/chat-files-port.js';
 import type { LifecycleConfig } from '../core/lifecycle.js';
 import { TENANT_PATTERN } from '../core/model.js';
 import { ENV } from '../names.js';
@@ -66,6 +67,10 @@ const localSection = section({
     /** The signing secret; absent, the data folder's own (`webhook-secret`). */
     SANDBOX_WEBHOOK_SECRET: optionalText(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
     SANDBOX_WEBHOOK_ALLOW_REMOTE: z._default(z.enum(['true', 'false'], 'must be true or false'), 'false'),
+    /** The largest file one storage request may write (bytes; default 64 MiB). */
+    SANDBOX_MAX_FILE_BYTES: integer(64 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    /** Bytes an owner's chats may hold together through the storage routes (default 1 GiB). */
+    SANDBOX_OWNER_STORAGE_BYTES: integer(1024 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     /** Extra profiles as JSON: { "<name>": { "command": ["program", "arg", ...], "envAllow"?: [...] } }. */
     SANDBOX_LOCAL_PROFILES: z.optional(
       json(LocalProfiles, '{ "<name>": { "command": ["program", ...], "envAllow"?: ["APP_*", ...] } }'),
@@ -104,6 +109,8 @@ export interface LocalConfig {
   readonly lifecycle: LifecycleConfig;
   /** Where events are POSTed, and the secret they are signed with (absent: the data folder's). */
   readonly webhook: { readonly url: string; readonly secret: string | undefined } | null;
+  /** Chat storage's limits. */
+  readonly storage: StorageConfig;
 }
 
 /** The example agent (examples/agent), run with the same Node as the control plane: the `default` profile. */
@@ -168,5 +175,6 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
       profileSizes(profiles),
     ),
     webhook: e.SANDBOX_WEBHOOK_URL ? { url: e.SANDBOX_WEBHOOK_URL, secret: e.SANDBOX_WEBHOOK_SECRET } : null,
+    storage: { maxFileBytes: e.SANDBOX_MAX_FILE_BYTES, ownerMaxBytes: e.SANDBOX_OWNER_STORAGE_BYTES },
   };
 }

@@ -5,7 +5,9 @@ import { localDynamoClient, type StaticCredentials } from '../adapters/dynamodb/
 import { ensureTable, streamArnOf } from '../adapters/dynamodb/ensure-table.js';
 import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
+import { DynamoStorageUsageStore } from '../adapters/dynamodb/storage-usage-store.js';
 import { localStreamsClient, StreamTail } from '../adapters/dynamodb/stream-tail.js';
+import { PosixChatFiles } from '../adapters/fs/chat-tree.js';
 import { LocalSandboxLogs } from '../adapters/local/local-logs.js';
 import { LocalProcessRuntime, localChatDir } from '../adapters/local/local-runtime.js';
 import type { CoreDeps } from '../core/deps.js';
@@ -18,6 +20,7 @@ import { createApp } from '../http/app.js';
 import { localTokenAuth } from '../http/auth.js';
 import { registerDocumentRoute } from '../http/routes/document-route.js';
 import { registerLogsRoutes } from '../http/routes/logs-routes.js';
+import { registerStorageRoutes } from '../http/routes/storage-routes.js';
 import { VERSION } from '../version.js';
 import type { LocalConfig } from './config.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
@@ -147,6 +150,12 @@ async function serveControlPlane(
     acceptsHost: localHostGuard(config.host, config.allowedHosts),
     moreRoutes: (router) => {
       registerLogsRoutes(router, { core: deps, logs: new LocalSandboxLogs(config.dataDir) });
+      registerStorageRoutes(router, {
+        core: deps,
+        files: new PosixChatFiles({ rootOf: (key) => localChatDir(config.dataDir, key) }),
+        usage: new DynamoStorageUsageStore(client, config.tableName),
+        config: config.storage,
+      });
       registerEventRoutes(router, events);
     },
     chatDirectoryOf: (key) => localChatDir(config.dataDir, key),

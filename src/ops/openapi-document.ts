@@ -1,6 +1,6 @@
 /**
  * The API's contract as committed in docs/openapi.json: every route of both hosts (the logs route,
- * and local mode's event stream, marked as such), the bounds every deployment shares, and the default
+ * chat storage, and local mode's event stream, marked as such), the bounds every deployment shares, and the default
  * servers. A served document differs only in `servers` and in the configured bounds.
  *
  * `npm run openapi` writes the file; `npm run openapi -- --check` fails when it is stale.
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_SERVERS, openApiDocument } from '../http/openapi.js';
 import { SHARED_ROUTES } from '../http/routes/catalogue.js';
 import { getLogsRoute } from '../http/routes/logs-routes.js';
+import { STORAGE_ROUTES } from '../http/routes/storage-routes.js';
 import { eventsRoute } from '../local/events-route.js';
 import { VERSION } from '../version.js';
 
@@ -17,7 +18,7 @@ export const DOCUMENT_FILE = fileURLToPath(new URL('../../docs/openapi.json', im
 
 /** The contract document. */
 export function contractDocument(): Record<string, unknown> {
-  return openApiDocument([...SHARED_ROUTES, getLogsRoute, eventsRoute], {
+  return openApiDocument([...SHARED_ROUTES, getLogsRoute, ...STORAGE_ROUTES, eventsRoute], {
     version: VERSION,
     servers: DEFAULT_SERVERS,
   });

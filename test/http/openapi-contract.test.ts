@@ -17,6 +17,7 @@ import { LocalSandboxLogs } from '../../src/adapters/local/local-logs.js';
 import { ALLOWED_ENV_NAME_SOURCE, envNameViolation } from '../../src/core/env-policy.js';
 import { LaunchError } from '../../src/core/errors.js';
 import { SHARED_ROUTES } from '../../src/http/routes/catalogue.js';
+import { STORAGE_ROUTES } from '../../src/http/routes/storage-routes.js';
 import { contractText, DOCUMENT_FILE } from '../../src/ops/openapi-document.js';
 import { addFormats, type Exchange, OpenApiProxy, rewriteRefs } from '../support/openapi-proxy.js';
 import { AUTH, httpHarness, type Json, json } from './harness.js';
@@ -89,7 +90,14 @@ describe('the committed contract', () => {
     expect(operations(served)).toEqual(SHARED_ROUTES.map((route) => route.operationId).sort());
     const committed = JSON.parse(readFileSync(DOCUMENT_FILE, 'utf8')) as Json;
     // The committed one adds the logs route (a host with a logs backend) and local mode's events.
-    expect(operations(committed)).toEqual([...operations(served), 'getSandboxLogs', 'streamEvents'].sort());
+    expect(operations(committed)).toEqual(
+      [
+        ...operations(served),
+        'getSandboxLogs',
+        ...STORAGE_ROUTES.map((route) => route.operationId),
+        'streamEvents',
+      ].sort(),
+    );
   });
 
   it('states the env name rule as one pattern that agrees with the server', () => {

@@ -1,0 +1,123 @@
+/**
+ * The port of chat storage: each chat's directory tree, reachable with or without a sandbox. Local
+ * mode keeps the trees under the data folder, AWS on EFS (read and written by the storage function
+ * inside the VPC); both use one POSIX implementation (src/adapters/fs/chat-tree.ts) over a
+ * different root.
+ *
+ * Paths here are already checked (`checkChatPath`): relative, normalised, `/`-separated, never
+ * `history.md` unless the history routes ask. The implementation must still never follow a
+ * symbolic link anywhere below the chat's root (a live agent can plant or swap one at any time) and
+ * must never leave the chat's directory.
+ */
+import type { ChatKey } from './model.js';
+
+/** What the chat's directory holds at one path. */
+export interface ChatFileInfo {
+  /** Relative to the chat's directory, `/`-separated. */
+  readonly path: string;
+  readonly size: number;
+  /** Epoch ms of the last modification. */
+  readonly modifiedAt: number;
+  /** A strong validator of the content: changes whenever the file is replaced or written. */
+  readonly etag: string;
+}
+
+/** Bytes `start` to `end` inclusive (HTTP `Range` form). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ChatFilesPage {
+  /** Regular files only, in byte order of their paths. */
+  readonly items: readonly ChatFileInfo[];
+  /** The path to continue after (exclusive), or null at the end. */
+  readonly next: string | null;
+}
+
+export interface ListFilesQuery {
+  /** Only paths that start with this text. */
+  readonly prefix?: string;
+  /** Only paths after this one (byte order). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** Thrown by `write` with `exclusive` when the path exists. */
+export class ChatFileExists extends Error {
+  constructor(readonly path: string) {
+    super(`${path} exists`);
+    this.name = 'ChatFileExists';
+  }
+}
+
+/**
+ * Thrown when a path cannot be used as the caller meant: a component is a symbolic link, a
+ * directory stands where a file is asked for (or the reverse), or the tree is deeper than allowed.
+ * `message` is safe to show the caller.
+ */
+export class ChatPathRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChatPathRefused';
+  }
+}
+
+export interface ChatFiles {
+  /** The chat's regular files (directories walked, links and other types skipped, never followed). */
+  list(chat: ChatKey, query: ListFilesQuery): Promise<ChatFilesPage>;
+  /** The file's info, or null when there is none. */
+  stat(chat: ChatKey, path: string): Promise<ChatFileInfo | null>;
+  /** The file's bytes (`range`: only those), or null when there is none. */
+  read(
+    chat: ChatKey,
+    path: string,
+    range?: ByteRange,
+  ): Promise<{ readonly info: ChatFileInfo; readonly body: Buffer } | null>;
+  /**
+   * Writes the whole file atomically (a temporary file in the same directory, then a rename; a
+   * reader sees the old or the new content, never a mix), creating missing directories. With
+   * `exclusive`, throws `ChatFileExists` instead of replacing a file.
+   */
+  write(
+    chat: ChatKey,
+    path: string,
+    body: Buffer,
+    options: { readonly exclusive: boolean },
+  ): Promise<{ readonly info: ChatFileInfo; readonly created: boolean }>;
+  /** Appends to the file (creating it), in one write. */
+  append(chat: ChatKey, path: string, body: Buffer): Promise<ChatFileInfo>;
+  /** Removes the file; false when there was none. Empty parent directories stay. */
+  remove(chat: ChatKey, path: string): Promise<boolean>;
+  /** Bytes of every regular file of the chat, by a walk that stops after `maxEntries` entries. */
+  usage(chat: ChatKey, maxEntries: number): Promise<{ readonly bytes: number; readonly complete: boolean }>;
+  /** Creates the chat's directory and an empty `history.md` if they are missing. */
+  ensureLayout(chat: ChatKey): Promise<void>;
+  /** Removes the chat's directory and everything in it (links removed, never followed); idempotent. */
+  purge(chat: ChatKey): Promise<void>;
+}
+
+/** Whose bytes a chat's files count against: its owner's, or the tenant's unowned chats'. */
+export type StorageScope =
+  | { readonly kind: 'owner'; readonly tenant: string; readonly ownerId: string }
+  | { readonly kind: 'unowned'; readonly tenant: string };
+
+/**
+ * The last measured size of each chat of a scope. Measured by the API on every write through it
+ * (the chat written) and when usage is asked for; what a sandbox writes counts from the next
+ * measurement.
+ */
+export interface StorageUsageStore {
+  /** Chat id -> bytes at its last measurement. */
+  get(scope: StorageScope): Promise<Readonly<Record<string, number>>>;
+  /** Records the chat's measured bytes. */
+  set(scope: StorageScope, chatId: string, bytes: number): Promise<void>;
+}
+
+/** Chat storage's settings. */
+export interface StorageConfig {
+  /** The largest file one request may write (bytes). */
+  readonly maxFileBytes: number;
+  /** Bytes an owner's chats may hold together (the tenant's unowned chats share one such budget). */
+  readonly ownerMaxBytes: number;
+}

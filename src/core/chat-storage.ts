@@ -1,0 +1,185 @@
+/**
+ * Chat storage operations: a chat's files and its `history.md`, with or without a sandbox. Writes
+ * through the API are checked against the byte quota of the chat's owner (the tenant's unowned chats
+ * share one budget); what a sandbox writes itself is counted at the next measurement, not blocked.
+ */
+import {
+  type ByteRange,
+  ChatFileExists,
+  type ChatFileInfo,
+  type ChatFiles,
+  type ChatFilesPage,
+  ChatPathRefused,
+  type StorageConfig,
+  type StorageScope,
+  type StorageUsageStore,
+} from './chat-files-port.js';
+import { HISTORY_FILE } from './chat-paths.js';
+import type { CoreDeps } from './deps.js';
+import { SandboxError } from './errors.js';
+import type { ChatKey } from './model.js';
+import { claimChatOwner } from './quotas.js';
+
+/** Entries a size measurement walks at most; a larger chat counts as measured so far. */
+export const MEASURE_MAX_ENTRIES = 100_000;
+
+export interface StorageDeps {
+  readonly core: Pick<CoreDeps, 'store' | 'quotas' | 'clock' | 'logger'>;
+  readonly files: ChatFiles;
+  readonly usage: StorageUsageStore;
+  readonly config: StorageConfig;
+}
+
+function refused(error: unknown, field = 'path'): never {
+  if (error instanceof ChatPathRefused) {
+    throw new SandboxError('validation_failed', 'The path cannot be used.', {
+      errors: [{ path: field, message: error.message }],
+    });
+  }
+  throw error;
+}
+
+/** Runs a storage call, turning a refused path into 422. */
+async function guarded<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    return refused(error);
+  }
+}
+
+async function scopeOf(deps: StorageDeps, key: ChatKey): Promise<StorageScope> {
+  const ownerId = (await deps.core.quotas.getChat(key))?.ownerId ?? null;
+  return ownerId ? { kind: 'owner', tenant: key.tenant, ownerId } : { kind: 'unowned', tenant: key.tenant };
+}
+
+/** Whether the chat exists: it has had a sandbox, has an owner, or has files. */
+async function chatExists(deps: StorageDeps, key: ChatKey): Promise<boolean> {
+  const [session, chat] = await Promise.all([deps.core.store.get(key), deps.core.quotas.getChat(key)]);
+  if (session || chat) return true;
+  return (await guarded(() => deps.files.list(key, { limit: 1 }))).items.length > 0;
+}
+
+/** The chat's files, a page at a time, and the bytes the chat holds. */
+export async function listChatFiles(
+  deps: StorageDeps,
+  key: ChatKey,
+  query: { prefix?: string; after?: string; limit: number },
+): Promise<{ page: ChatFilesPage; totalBytes: number }> {
+  const page = await guarded(() => deps.files.list(key, query));
+  if (page.items.length === 0 && query.after === undefined && !(await chatExists(deps, key))) {
+    throw new SandboxError('chat_not_found', 'The chat has no sandbox, owner or files.');
+  }
+  const measured = await deps.files.usage(key, MEASURE_MAX_ENTRIES);
+  await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
+  return { page, totalBytes: measured.bytes };
+}
+
+/** A file's bytes (or a range of them); 404 `chat_file_not_found` when there is none. */
+export async function readChatFile(
+  deps: StorageDeps,
+  key: ChatKey,
+  path: string,
+  range?: (size: number) => ByteRange | null,
+): Promise<{ info: ChatFileInfo; body: Buffer; range: ByteRange | null }> {
+  const info = await guarded(() => deps.files.stat(key, path));
+  if (!info) throw fileNotFound(path);
+  const wanted = range ? range(info.size) : null;
+  const read = await guarded(() => deps.files.read(key, path, wanted ?? undefined));
+  if (!read) throw fileNotFound(path);
+  return { info: read.info, body: read.body, range: wanted };
+}
+
+function fileNotFound(path: string): SandboxError {
+  return new SandboxError('chat_file_not_found', `The chat has no file '${path}'.`);
+}
+
+export interface WriteOptions {
+  /** `If-None-Match: *`: only create. */
+  readonly exclusive: boolean;
+  /** `If-Match`: only replace this version. */
+  readonly ifMatch?: string;
+  /** Claims an unowned chat for this owner, as a sandbox create does. */
+  readonly ownerId?: string;
+  /** Append instead of replace (the history). */
+  readonly append?: boolean;
+}
+
+/**
+ * Writes a file (or appends to the history) after the quota check: the scope's other chats as last
+ * measured, plus this chat measured now, less the file replaced, plus the new bytes.
+ */
+export async function writeChatFile(
+  deps: StorageDeps,
+  key: ChatKey,
+  path: string,
+  body: Buffer,
+  options: WriteOptions,
+): Promise<{ info: ChatFileInfo; created: boolean }> {
+  const { files, config } = deps;
+  if (options.ownerId) await claimChatOwner(deps.core, key, options.ownerId);
+  const scope = await scopeOf(deps, key);
+  const [others, here, existing] = await Promise.all([
+    deps.usage.get(scope),
+    files.usage(key, MEASURE_MAX_ENTRIES),
+    guarded(() => files.stat(key, path)),
+  ]);
+  if (options.ifMatch !== undefined && existing?.etag !== options.ifMatch) {
+    throw new SandboxError('precondition_failed', `'${path}' is not at the version If-Match names.`);
+  }
+  if (options.exclusive && existing) {
+    throw new SandboxError('precondition_failed', `'${path}' exists (If-None-Match: *).`);
+  }
+  const elsewhere = Object.entries(others)
+    .filter(([chatId]) => chatId !== key.chatId)
+    .reduce((total, [, bytes]) => total + bytes, 0);
+  const after = here.bytes - (options.append ? 0 : (existing?.size ?? 0)) + body.length;
+  if (elsewhere + after > config.ownerMaxBytes) {
+    throw new SandboxError(
+      'workspace_quota_exceeded',
+      `The write would make ${scope.kind === 'owner' ? `owner '${scope.ownerId}'` : "the tenant's unowned chats"} hold ${elsewhere + after} bytes, over the limit of ${config.ownerMaxBytes}. Delete files first.`,
+      { extra: { quota: { limitBytes: config.ownerMaxBytes, usedBytes: elsewhere + here.bytes } } },
+    );
+  }
+  await guarded(() => files.ensureLayout(key));
+  let result: { info: ChatFileInfo; created: boolean };
+  try {
+    result = options.append
+      ? { info: await guarded(() => files.append(key, path, body)), created: existing === null }
+      : await guarded(() => files.write(key, path, body, { exclusive: options.exclusive }));
+  } catch (error) {
+    if (error instanceof ChatFileExists) {
+      throw new SandboxError('precondition_failed', `'${path}' exists (If-None-Match: *).`);
+    }
+    throw error;
+  }
+  await deps.usage.set(scope, key.chatId, after);
+  return result;
+}
+
+/** Removes a file; idempotent. */
+export async function removeChatFile(deps: StorageDeps, key: ChatKey, path: string): Promise<boolean> {
+  const removed = await guarded(() => deps.files.remove(key, path));
+  if (removed) {
+    const measured = await deps.files.usage(key, MEASURE_MAX_ENTRIES);
+    await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
+  }
+  return removed;
+}
+
+/** The chat's history (created empty with the chat's layout when the chat exists). */
+export async function readHistory(
+  deps: StorageDeps,
+  key: ChatKey,
+): Promise<{ info: ChatFileInfo; body: Buffer }> {
+  let read = await guarded(() => deps.files.read(key, HISTORY_FILE));
+  if (!read) {
+    if (!(await chatExists(deps, key))) {
+      throw new SandboxError('chat_not_found', 'The chat has no sandbox, owner or files.');
+    }
+    await guarded(() => deps.files.ensureLayout(key));
+    read = await guarded(() => deps.files.read(key, HISTORY_FILE));
+    if (!read) throw fileNotFound(HISTORY_FILE);
+  }
+  return read;
+}

@@ -1,0 +1,440 @@
+/**
+ * Chat storage routes: a chat's files and `history.md`, with or without a running sandbox.
+ * Mounted where a chat file tree is at hand (`npm start`), through `AppDeps.moreRoutes`.
+ *
+ * - `GET /v1/chats/{chatId}/files` lists files; `PUT|GET|DELETE /v1/chats/{chatId}/file?path=`
+ *   writes (atomically), reads (`ETag`, `Range`) and removes one;
+ * - `GET|PUT|POST /v1/chats/{chatId}/history` reads, replaces and appends to `history.md`.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ByteRange, ChatFileInfo } from '../../core/chat-files-port.js';
+import { CHAT_PATH_LIMITS, chatPathViolation, HISTORY_FILE } from '../../core/chat-paths.js';
+import {
+  listChatFiles,
+  readChatFile,
+  readHistory,
+  removeChatFile,
+  type StorageDeps,
+  writeChatFile,
+} from '../../core/chat-storage.js';
+import { SandboxError } from '../../core/errors.js';
+import * as z from '../../zod.js';
+import type { Router } from '../app.js';
+import { defineRoute } from '../route.js';
+import { ChatParams, canonicalChatId, OwnerIdField } from '../schemas.js';
+import { invalidRequest } from '../validation.js';
+
+const FILES_PATH = '/v1/chats/{chatId}/files';
+const FILE_PATH = '/v1/chats/{chatId}/file';
+const HISTORY_PATH = '/v1/chats/{chatId}/history';
+
+/**
+ * `chatPathViolation` as one pattern for the document (segment bounds counted in characters there,
+ * in UTF-8 bytes by the server).
+ */
+const SEGMENT = String.raw`(?!\.\.?(?:/|$))(?!\.sandbox-tmp-)[^/\\\u0000-\u001f\u007f]{1,255}`;
+const CHAT_PATH_PATTERN = `^(?![Hh][Ii][Ss][Tt][Oo][Rr][Yy]\\.[Mm][Dd]$)${SEGMENT}(?:/${SEGMENT}){0,${CHAT_PATH_LIMITS.maxDepth - 1}}$`;
+
+const ChatPath = z.string().check(
+  z.minLength(1),
+  z.maxLength(CHAT_PATH_LIMITS.maxBytes),
+  z.superRefine((path, ctx) => {
+    const problem = chatPathViolation(path);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: path });
+  }),
+  z.meta({
+    pattern: CHAT_PATH_PATTERN,
+    description: `A file in the chat's directory: relative, / as the separator, no . or .. or empty segments, no NUL, control characters or backslash, at most ${CHAT_PATH_LIMITS.maxDepth} levels and ${CHAT_PATH_LIMITS.maxBytes} bytes (each segment ${CHAT_PATH_LIMITS.maxSegmentBytes}); not ${HISTORY_FILE} (the history routes own it). Symbolic links are never followed: a path through one is 422.`,
+    examples: ['attachments/report.pdf'],
+  }),
+);
+
+const FileQuery = z.object({ path: ChatPath });
+const WriteQuery = z.object({ path: ChatPath, ownerId: z.optional(OwnerIdField) });
+
+const ListQuery = z.object({
+  prefix: z.optional(
+    z.string().check(
+      z.maxLength(CHAT_PATH_LIMITS.maxBytes),
+      z.refine((text) => !text.includes('\0'), 'must not contain NUL'),
+      z.meta({ description: 'Only paths that start with this text (`attachments/`).' }),
+    ),
+  ),
+  cursor: z.optional(
+    z
+      .string()
+      .check(
+        z.minLength(1),
+        z.maxLength(2048),
+        z.meta({ description: 'The `nextCursor` of the previous page.' }),
+      ),
+  ),
+  limit: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 100),
+});
+
+const FileInfo = z
+  .object({
+    path: z.string(),
+    size: z.int(),
+    modifiedAt: z.string().check(z.meta({ format: 'date-time' })),
+    contentType: z.nullable(
+      z.string().check(z.meta({ description: "Known from the file's extension; null otherwise." })),
+    ),
+    etag: z.string(),
+  })
+  .register(z.globalRegistry, { id: 'ChatFile' });
+
+const FileList = z
+  .object({
+    items: z.array(FileInfo),
+    totalBytes: z.int().check(z.meta({ description: 'Bytes of every file of the chat (measured now).' })),
+    nextCursor: z.nullable(z.string()),
+  })
+  .register(z.globalRegistry, { id: 'ChatFileList' });
+
+const Written = z
+  .object({ file: FileInfo, created: z.boolean() })
+  .register(z.globalRegistry, { id: 'ChatFileWritten' });
+
+const Removed = z
+  .object({ result: z.enum(['deleted', 'not_found']) })
+  .register(z.globalRegistry, { id: 'ChatFileRemoved' });
+
+const text = (description: string) => ({ description, schema: z.string() });
+const FILE_HEADERS = {
+  ETag: text("The file version's strong validator (send it in If-Match)"),
+  'Last-Modified': text('When the file was last written'),
+  'Accept-Ranges': text('`bytes`'),
+  'Content-Length': { description: 'Bytes in this answer', schema: z.int() },
+};
+const NOT_FOUND = {
+  description: 'No such chat, or no such file',
+  problems: ['chat_not_found', 'chat_file_not_found'],
+} as const;
+const IF_NONE_MATCH = {
+  'If-None-Match': text('`*`: only create; an existing file is 412 `precondition_failed`'),
+  'If-Match': text('An ETag: only replace that version; another is 412 `precondition_failed`'),
+};
+
+export const listFilesRoute = defineRoute({
+  method: 'get',
+  path: FILES_PATH,
+  operationId: 'listChatFiles',
+  tags: ['storage'],
+  summary: "The chat's files, paged in path order, and the bytes they hold",
+  params: ChatParams,
+  query: ListQuery,
+  answers: {
+    200: { description: 'A page of files', schema: FileList },
+    404: { description: 'The chat has no sandbox, owner or files', problems: ['chat_not_found'] },
+    422: { description: 'Invalid request', problems: ['validation_failed', 'invalid_cursor'] },
+  },
+});
+
+function writeRoute(
+  method: 'put',
+  path: string,
+  operationId: string,
+  summary: string,
+  query: typeof WriteQuery,
+) {
+  return defineRoute({
+    method,
+    path,
+    operationId,
+    tags: ['storage'],
+    summary,
+    params: ChatParams,
+    query,
+    requestHeaders: IF_NONE_MATCH,
+    rawBody: { description: 'The whole file, any media type' },
+    answers: {
+      200: { description: 'The file was replaced', schema: Written },
+      201: { description: 'The file was created', schema: Written },
+      409: { description: 'The chat belongs to another owner', problems: ['owner_conflict'] },
+      412: { description: 'If-None-Match or If-Match does not hold', problems: ['precondition_failed'] },
+      413: {
+        description: "Over the file size limit, or over the owner's storage quota",
+        problems: ['payload_too_large', 'workspace_quota_exceeded'],
+      },
+      422: { description: 'Invalid path or query', problems: ['validation_failed'] },
+    },
+  });
+}
+
+export const putFileRoute = writeRoute(
+  'put',
+  FILE_PATH,
+  'putChatFile',
+  'Write a file into the chat (atomically: a reader sees the old or the new content)',
+  WriteQuery,
+);
+
+export const getFileRoute = defineRoute({
+  method: 'get',
+  path: FILE_PATH,
+  operationId: 'getChatFile',
+  tags: ['storage'],
+  summary: 'Read a file of the chat, whole or a byte range',
+  params: ChatParams,
+  query: FileQuery,
+  requestHeaders: { Range: text('`bytes=<start>-<end>`, `bytes=<start>-` or `bytes=-<suffix length>`') },
+  answers: {
+    200: { description: 'The file', mediaType: '*/*', headers: FILE_HEADERS },
+    206: {
+      description: 'The range asked for',
+      mediaType: '*/*',
+      headers: { ...FILE_HEADERS, 'Content-Range': text('`bytes <start>-<end>/<size>`') },
+    },
+    404: NOT_FOUND,
+    416: {
+      description: 'The range is outside the file',
+      problems: ['range_not_satisfiable'],
+      headers: { 'Content-Range': text('`bytes */<size>`') },
+    },
+    422: { description: 'Invalid path or Range', problems: ['validation_failed'] },
+  },
+});
+
+export const deleteFileRoute = defineRoute({
+  method: 'delete',
+  path: FILE_PATH,
+  operationId: 'deleteChatFile',
+  tags: ['storage'],
+  summary: 'Remove a file of the chat (idempotent)',
+  params: ChatParams,
+  query: FileQuery,
+  answers: {
+    200: { description: 'Removed, or there was none', schema: Removed },
+    422: { description: 'Invalid path', problems: ['validation_failed'] },
+  },
+});
+
+export const getHistoryRoute = defineRoute({
+  method: 'get',
+  path: HISTORY_PATH,
+  operationId: 'getChatHistory',
+  tags: ['storage'],
+  summary: "The chat's history.md (created empty with the chat's layout)",
+  params: ChatParams,
+  answers: {
+    200: { description: 'history.md', mediaType: 'text/markdown', headers: FILE_HEADERS },
+    404: { description: 'The chat has no sandbox, owner or files', problems: ['chat_not_found'] },
+    422: { description: 'Invalid chat id', problems: ['validation_failed'] },
+  },
+});
+
+const HistoryQuery = z.object({ ownerId: z.optional(OwnerIdField) });
+
+function historyWriteRoute(method: 'put' | 'post', operationId: string, summary: string) {
+  return defineRoute({
+    method,
+    path: HISTORY_PATH,
+    operationId,
+    tags: ['storage'],
+    summary,
+    params: ChatParams,
+    query: HistoryQuery,
+    rawBody: { description: 'Markdown text (any media type is taken as bytes)' },
+    answers: {
+      200: { description: 'The history after the write', schema: Written },
+      201: { description: 'The history was created by this write', schema: Written },
+      409: { description: 'The chat belongs to another owner', problems: ['owner_conflict'] },
+      413: {
+        description: "Over the file size limit, or over the owner's storage quota",
+        problems: ['payload_too_large', 'workspace_quota_exceeded'],
+      },
+      422: { description: 'Invalid request', problems: ['validation_failed'] },
+    },
+  });
+}
+
+export const putHistoryRoute = historyWriteRoute('put', 'putChatHistory', "Replace the chat's history.md");
+export const appendHistoryRoute = historyWriteRoute(
+  'post',
+  'appendChatHistory',
+  "Append to the chat's history.md",
+);
+
+/** Every storage route, for the committed contract. */
+export const STORAGE_ROUTES = [
+  listFilesRoute,
+  putFileRoute,
+  getFileRoute,
+  deleteFileRoute,
+  getHistoryRoute,
+  putHistoryRoute,
+  appendHistoryRoute,
+] as const;
+
+/** Content types by extension, for `contentType` and `Content-Type`; anything else is octet-stream. */
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  txt: 'text/plain; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  json: 'application/json',
+  csv: 'text/csv; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+  pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  svg: 'image/svg+xml',
+  zip: 'application/zip',
+  py: 'text/x-python; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  ts: 'text/plain; charset=utf-8',
+};
+
+function contentTypeOf(path: string): string | null {
+  const extension = /\.([A-Za-z0-9]{1,8})$/.exec(path)?.[1]?.toLowerCase();
+  return extension ? (CONTENT_TYPES[extension] ?? null) : null;
+}
+
+function renderFile(info: ChatFileInfo) {
+  return {
+    path: info.path,
+    size: info.size,
+    modifiedAt: new Date(info.modifiedAt).toISOString(),
+    contentType: contentTypeOf(info.path),
+    etag: info.etag,
+  };
+}
+
+/** The list cursor: the last path of the page, as base64url. */
+function encodeCursor(path: string): string {
+  return Buffer.from(path, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const path = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (encodeCursor(path) !== cursor || chatPathViolation(path, { history: true }) !== null) {
+    throw new SandboxError('invalid_cursor', 'The cursor is not one this API returned.');
+  }
+  return path;
+}
+
+const RANGE = /^bytes=(\d{0,15})-(\d{0,15})$/;
+
+/**
+ * The byte range a `Range` header asks of a file of `size` bytes: null for the whole file, 416
+ * when it lies outside, 422 when it is not one range of bytes.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | null {
+  if (header === undefined) return null;
+  const match = RANGE.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) {
+    throw invalidRequest([{ path: 'header.Range', message: 'must be one range: bytes=<start>-<end>' }]);
+  }
+  const unsatisfiable = () => new SandboxError('range_not_satisfiable', `The file has ${size} bytes.`);
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (start >= size || end < start) throw unsatisfiable();
+  return { start, end };
+}
+
+/** Refuses a body over `maxBytes` before it is written anywhere. */
+function limitFile(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new SandboxError('payload_too_large', `A file may have at most ${maxBytes} bytes.`);
+    },
+  });
+}
+
+function fileHeaders(c: Context, info: ChatFileInfo, length: number): void {
+  c.header('ETag', info.etag);
+  c.header('Last-Modified', new Date(info.modifiedAt).toUTCString());
+  c.header('Accept-Ranges', 'bytes');
+  c.header('Content-Length', String(length));
+}
+
+/** Registers the storage routes over `deps`. */
+export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
+  const keyOf = (c: Context, chatId: string) => ({
+    tenant: c.get('tenant'),
+    chatId: canonicalChatId(chatId),
+  });
+  const limit = [limitFile(deps.config.maxFileBytes)];
+  const bodyOf = async (c: Context) => Buffer.from(await c.req.arrayBuffer());
+  const precondition = (c: Context) => {
+    const none = c.req.header('if-none-match');
+    if (none !== undefined && none.trim() !== '*') {
+      throw invalidRequest([{ path: 'header.If-None-Match', message: 'only * is supported' }]);
+    }
+    const match = c.req.header('if-match');
+    return { exclusive: none !== undefined, ...(match === undefined ? {} : { ifMatch: match.trim() }) };
+  };
+
+  router.route(listFilesRoute, async (c, { params, query }) => {
+    const { page, totalBytes } = await listChatFiles(deps, keyOf(c, params.chatId), {
+      limit: query.limit,
+      ...(query.prefix ? { prefix: query.prefix } : {}),
+      ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+    });
+    return c.json(
+      {
+        items: page.items.map(renderFile),
+        totalBytes,
+        nextCursor: page.next === null ? null : encodeCursor(page.next),
+      },
+      200,
+    );
+  });
+
+  router.route({ ...putFileRoute, before: limit }, async (c, { params, query }) => {
+    const written = await writeChatFile(deps, keyOf(c, params.chatId), query.path, await bodyOf(c), {
+      ...precondition(c),
+      ...(query.ownerId ? { ownerId: query.ownerId } : {}),
+    });
+    return c.json({ file: renderFile(written.info), created: written.created }, written.created ? 201 : 200);
+  });
+
+  router.route(getFileRoute, async (c, { params, query }) => {
+    const read = await readChatFile(deps, keyOf(c, params.chatId), query.path, (size) => {
+      // A 416 says how large the file is (RFC 9110 section 15.5.17).
+      c.header('Content-Range', `bytes */${size}`);
+      const range = parseRange(c.req.header('range'), size);
+      c.header('Content-Range', undefined);
+      return range;
+    });
+    fileHeaders(c, read.info, read.body.length);
+    c.header('Content-Type', contentTypeOf(query.path) ?? 'application/octet-stream');
+    if (!read.range) return c.body(new Uint8Array(read.body), 200);
+    c.header('Content-Range', `bytes ${read.range.start}-${read.range.end}/${read.info.size}`);
+    return c.body(new Uint8Array(read.body), 206);
+  });
+
+  router.route(deleteFileRoute, async (c, { params, query }) => {
+    const removed = await removeChatFile(deps, keyOf(c, params.chatId), query.path);
+    return c.json({ result: removed ? ('deleted' as const) : ('not_found' as const) }, 200);
+  });
+
+  router.route(getHistoryRoute, async (c, { params }) => {
+    const read = await readHistory(deps, keyOf(c, params.chatId));
+    fileHeaders(c, read.info, read.body.length);
+    c.header('Content-Type', 'text/markdown; charset=utf-8');
+    return c.body(new Uint8Array(read.body), 200);
+  });
+
+  for (const spec of [putHistoryRoute, appendHistoryRoute]) {
+    router.route({ ...spec, before: limit }, async (c, { params, query }) => {
+      const written = await writeChatFile(deps, keyOf(c, params.chatId), HISTORY_FILE, await bodyOf(c), {
+        exclusive: false,
+        append: spec.method === 'post',
+        ...(query.ownerId ? { ownerId: query.ownerId } : {}),
+      });
+      return c.json(
+        { file: renderFile(written.info), created: written.created },
+        written.created ? 201 : 200,
+      );
+    });
+  }
+}
