@@ -300,9 +300,11 @@ export const ProblemSchema = z
     detail: z.string(),
     errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
     quota: z.optional(
-      z.object({ limitBytes: z.int(), usedBytes: z.int() }).check(
-        z.meta({ description: "workspace_quota_exceeded: the owner's byte quota and the bytes held now." }),
-      ),
+      z
+        .object({ limitBytes: z.int(), usedBytes: z.int() })
+        .check(
+          z.meta({ description: "workspace_quota_exceeded: the owner's byte quota and the bytes held now." }),
+        ),
     ),
     limit: z.optional(
       z.object({ scope: z.enum(['tenant', 'owner']), max: z.int(), current: z.int() }).check(
