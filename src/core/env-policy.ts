@@ -94,10 +94,15 @@ function globSource(pattern: string): string {
     .join('.*');
 }
 
+/** Env name globs (`APP_*`) as one anchored regular expression source; never matches for none. */
+export function globsSource(patterns: readonly string[]): string {
+  return patterns.length === 0 ? '^(?!)$' : `^(?:${patterns.map(globSource).join('|')})$`;
+}
+
 /** Compiles env name globs (`APP_*`) into one test. */
 export function nameMatcher(patterns: readonly string[]): (name: string) => boolean {
   if (patterns.length === 0) return () => false;
-  const regex = new RegExp(`^(?:${patterns.map(globSource).join('|')})$`);
+  const regex = new RegExp(globsSource(patterns));
   return (name) => regex.test(name);
 }
 

@@ -114,6 +114,9 @@ export function createApp(deps: AppDeps): App {
       sent !== undefined && REQUEST_ID.test(sent) ? sent : (deps.newRequestId?.(c) ?? crypto.randomUUID());
     c.set('requestId', requestId);
     deps.onRequestId?.(requestId);
+    // On the context first, so every answer built from it carries the header (a HEAD answer is
+    // rebuilt from its GET's headers by the Node server), then on the answer itself (streams).
+    c.header('X-Request-Id', requestId);
     await next();
     c.res.headers.set('X-Request-Id', requestId);
   });

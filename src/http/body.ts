@@ -17,6 +17,18 @@ export const limitBody: MiddlewareHandler = bodyLimit({
 const JSON_TYPE = /^application\/json\s*(;.*)?$/i;
 
 /**
+ * Whether the request carries a body: a Content-Length over 0, or a body sent without one
+ * (`Transfer-Encoding: chunked`, or a Content-Type), whatever its Content-Type says.
+ */
+export function requestHasBody(request: Request): boolean {
+  const length = request.headers.get('content-length');
+  if (length !== null) return length !== '0';
+  // Not `request.body`: the Node server gives every POST a body stream, an empty one too. A
+  // Content-Type without a length says there is a body (a Request built in memory has no length).
+  return request.headers.has('transfer-encoding') || request.headers.has('content-type');
+}
+
+/**
  * Checks the media type and parses the JSON body once (Hono caches it for the validator), so wrong
  * types answer 415 and broken JSON 400 before schema validation. With `optional`, a request without
  * a body passes.
@@ -25,7 +37,7 @@ export function jsonBody(options: { optional: boolean }): MiddlewareHandler {
   return async (c, next) => {
     const contentType = c.req.header('content-type');
     const length = c.req.header('content-length');
-    const hasBody = contentType !== undefined || (length !== undefined && length !== '0');
+    const hasBody = requestHasBody(c.req.raw);
     if (!hasBody && options.optional) return next();
     if (!contentType || !JSON_TYPE.test(contentType)) {
       throw new SandboxError('unsupported_media_type', 'Send the body as application/json.');

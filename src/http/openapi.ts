@@ -5,6 +5,7 @@
  * added here once; bounds that come from the deployment's configuration (profiles, idle timeouts,
  * lifetimes) are written into the served document with the configured values.
  */
+import { globsSource } from '../core/env-policy.js';
 import type { LifecycleConfig } from '../core/lifecycle.js';
 import * as z from '../zod.js';
 import type { AnswerSpec, RouteSpec } from './route.js';
@@ -222,8 +223,26 @@ function configure(schemas: Record<string, Json>, lifecycle: LifecycleConfig): v
       default: lifecycle.defaultMaxLifetimeSeconds,
     });
   }
+  restrictEnvByProfile(schemas.GetOrCreateRequest, lifecycle);
   const keepalive = properties('KeepaliveRequest');
   if (keepalive.idleTimeoutSeconds) Object.assign(keepalive.idleTimeoutSeconds, idle);
+}
+
+/**
+ * A strict profile's allow-list as a condition on `env`: when the request names that profile (or
+ * names none and it is the default), each env name must also match the list.
+ */
+function restrictEnvByProfile(request: Json | undefined, lifecycle: LifecycleConfig): void {
+  if (!request) return;
+  const conditions = Object.entries(lifecycle.envAllowLists ?? {}).map(([profile, patterns]) => {
+    const named = { properties: { profile: { const: profile } }, required: ['profile'] };
+    return {
+      if:
+        profile === lifecycle.defaultProfile ? { anyOf: [named, { not: { required: ['profile'] } }] } : named,
+      then: { properties: { env: { propertyNames: { pattern: globsSource(patterns) } } } },
+    };
+  });
+  if (conditions.length > 0) request.allOf = conditions;
 }
 
 /** The compatibility create's `volume_host_path` where no host path is accepted. */

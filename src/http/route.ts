@@ -6,6 +6,7 @@
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import type { ErrorCode } from '../core/errors.js';
 import type * as z from '../zod.js';
+import { requestHasBody } from './body.js';
 import { fieldErrors, invalidRequest } from './validation.js';
 
 type Schema = z.ZodMiniType;
@@ -137,9 +138,6 @@ export function routeHandler<S extends RouteSpec>(spec: S, handler: RouteHandler
 }
 
 async function bodyOf(c: Context): Promise<unknown> {
-  const length = c.req.header('content-length');
-  if (c.req.header('content-type') === undefined && (length === undefined || length === '0'))
-    return undefined;
-  if (length === '0') return undefined;
+  if (!requestHasBody(c.req.raw)) return undefined;
   return c.req.json();
 }

@@ -150,6 +150,7 @@ describe('a validating proxy over a whole lifecycle', () => {
     const h = await httpHarness({
       config: {
         profiles: ['default', 'large'],
+        envAllowLists: { large: ['APP_*'] },
         quotas: { tenantMaxLive: 10, ownerMaxLive: 2, repairGraceSeconds: 60 },
       },
       logs,
@@ -262,6 +263,15 @@ describe('a validating proxy over a whole lifecycle', () => {
       422,
     );
     await expectStatus(send('PUT', '/v1/chats/not-a-chat/sandbox', { body: { agentId: 'a1' } }), 422);
+    // A strict profile's allow-list is in the served document too.
+    await expectStatus(
+      send('PUT', sandbox(2), { body: { agentId: 'a1', profile: 'large', env: { OTHER: 'x' } } }),
+      422,
+    );
+    await expectStatus(
+      send('PUT', sandbox(9), { body: { agentId: 'a1', profile: 'large', env: { APP_MODE: 'x' } } }),
+      201,
+    );
 
     // Read, long-poll, keepalive.
     await expectStatus(send('GET', sandbox(1)), 200);

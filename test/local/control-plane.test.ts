@@ -135,6 +135,33 @@ describe('local control plane, end to end', () => {
     });
   });
 
+  it('answers HEAD with X-Request-Id, and a chunked body without Content-Type with 415', async () => {
+    plane = await startLocalControlPlane(config, silentLogger);
+    const head = await fetch(`${plane.url}/v1/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const chatId = randomUUID();
+    await api('PUT', `/v1/chats/${chatId}/sandbox`, { agentId: 'agent-alpha' });
+    const chunked = await fetch(`${plane.url}/v1/chats/${chatId}/sandbox/keepalive`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer e2e-token-1' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"idleTimeoutSeconds":5}'));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(415);
+    // No body at all (no Content-Length either) is a keepalive with the sandbox's own timeout.
+    const bare = await fetch(`${plane.url}/v1/chats/${chatId}/sandbox/keepalive`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer e2e-token-1' },
+    });
+    expect(bare.status).toBe(200);
+  });
+
   it('prints one console line per sandbox transition, with the output path when a sandbox exits', async () => {
     const lines: string[] = [];
     const recording = {

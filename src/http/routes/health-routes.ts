@@ -1,8 +1,11 @@
+import * as z from '../../zod.js';
 import type { AppDeps, Router } from '../app.js';
 import { defineRoute } from '../route.js';
 import { HealthQuery, HealthResponse } from '../schemas.js';
 
 const STORE_PING_TIMEOUT_MS = 2_000;
+/** What a degraded answer tells a prober to wait. */
+const DEGRADED_RETRY_AFTER_SECONDS = 5;
 
 export const healthRoute = defineRoute({
   method: 'get',
@@ -15,7 +18,16 @@ export const healthRoute = defineRoute({
   answers: {
     200: { description: 'Healthy', schema: HealthResponse },
     422: { description: 'Invalid query', problems: ['validation_failed'] },
-    503: { description: 'The session store is unreachable', schema: HealthResponse },
+    503: {
+      description: 'The session store is unreachable',
+      schema: HealthResponse,
+      headers: {
+        'Retry-After': {
+          description: 'Seconds to wait before asking again',
+          schema: z.int().check(z.minimum(0)),
+        },
+      },
+    },
   },
 });
 
@@ -32,6 +44,10 @@ export function registerHealthRoutes(app: Router, deps: AppDeps): void {
     ]);
     return reachable
       ? c.json({ status: 'ok' as const, version: deps.version, checks: { store: 'ok' } }, 200)
-      : c.json({ status: 'degraded' as const, version: deps.version, checks: { store: 'unreachable' } }, 503);
+      : c.json(
+          { status: 'degraded' as const, version: deps.version, checks: { store: 'unreachable' } },
+          503,
+          { 'Retry-After': String(DEGRADED_RETRY_AFTER_SECONDS) },
+        );
   });
 }
