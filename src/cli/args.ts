@@ -121,6 +121,22 @@ export function onePositional(command: string, positionals: readonly string[], n
   return positionals[0]!;
 }
 
+/** Exactly the positionals `names` names, in order, or a usage error naming the first one missing. */
+export function positionalsOf(
+  command: string,
+  positionals: readonly string[],
+  names: readonly string[],
+): string[] {
+  const missing = names[positionals.length];
+  if (missing !== undefined) throw new UsageError(`missing <${missing}>`, command);
+  if (positionals.length > names.length)
+    throw new UsageError(
+      `unexpected argument '${positionals[names.length]}' (takes ${names.map((name) => `<${name}>`).join(' ')})`,
+      command,
+    );
+  return [...positionals];
+}
+
 /** No positional at all. */
 export function noPositionals(command: string, positionals: readonly string[]): void {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, command);

@@ -4,7 +4,8 @@ import type { Flags, OptionsConfig } from './args.js';
 
 /** Where a command writes and what it reads; the process's own in bin/sandboxctl.js. */
 export interface CliIo {
-  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
+  /** Text, or bytes (`download` to stdout). */
+  readonly stdout: { write(chunk: string | Uint8Array): unknown; readonly isTTY?: boolean };
   readonly stderr: { write(text: string): unknown };
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;

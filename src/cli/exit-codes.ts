@@ -10,6 +10,7 @@ import {
   SandboxApiError,
   SandboxEndedError,
   SandboxWaitError,
+  StorageQuotaExceededError,
 } from '../client/index.js';
 
 export const EXIT = {
@@ -18,7 +19,7 @@ export const EXIT = {
   apiError: 1,
   /** Bad flags or arguments; nothing was sent. */
   usage: 2,
-  /** 404: the chat has no sandbox (or no live one), or no such route. */
+  /** 404: the chat has no sandbox (or no live one), no such file, or no such route. */
   notFound: 3,
   /** `wait` (or `create --wait`) timed out, or the sandbox ended failed or stopped. */
   notRunning: 4,
@@ -32,7 +33,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   0    ok
   1    the API refused the request (4xx other than 404: validation, conflict, quota, auth)
   2    usage error: bad flags or arguments, nothing was sent
-  3    not found (404): the chat has no sandbox, or no live one
+  3    not found (404): the chat has no sandbox (or no live one), no files, or no such file
   4    wait timed out, or the sandbox ended (failed, stopped) instead of running
   5    server or network error: 5xx, an answer that is not the API's, or no answer
   130  interrupted (Ctrl+C)`;
@@ -53,6 +54,14 @@ export class UsageError extends Error {
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof SandboxWaitError) return EXIT.notRunning;
+  // An answer that was not the API's (a wrong --url, a gateway's own 404): not "no such sandbox".
+  if (
+    error instanceof SandboxApiError &&
+    error.code === 'unexpected_response' &&
+    ![401, 403].includes(error.status)
+  ) {
+    return EXIT.unavailable;
+  }
   if (error instanceof NotFoundError) return EXIT.notFound;
   if (error instanceof SandboxApiError) return error.status >= 500 ? EXIT.unavailable : EXIT.apiError;
   if (error instanceof NetworkError) return EXIT.unavailable;
@@ -76,6 +85,10 @@ export function describeError(error: unknown): string {
     if (error instanceof QuotaExceededError && error.limit) {
       const { scope, max, current } = error.limit;
       lines.push(`  limit: ${scope} allows ${max} live sandboxes, ${current} live now`);
+    }
+    if (error instanceof StorageQuotaExceededError && error.problem?.quota) {
+      const { limitBytes, usedBytes } = error.problem.quota;
+      lines.push(`  quota: ${usedBytes} of ${limitBytes} bytes used`);
     }
     if (error.retryAfterSeconds !== null) lines.push(`  retry after: ${error.retryAfterSeconds}s`);
     if (error.requestId) lines.push(`  request id: ${error.requestId}`);

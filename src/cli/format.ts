@@ -1,5 +1,5 @@
 /** Human output of `sandboxctl`: summaries and aligned tables (`--json` prints the API's JSON instead). */
-import type { EventMessage, Health, LogLine, Sandbox, Usage } from '../client/index.js';
+import type { ChatFile, EventMessage, Health, LogLine, Sandbox, Usage } from '../client/index.js';
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -102,4 +102,13 @@ export function eventLine(message: EventMessage): string {
   const reason = detail.stopReason ? ` (${detail.stopReason})` : '';
   const expiry = detail.expiry ? ` expiry=${detail.expiry}` : '';
   return `${shortTime(message.data.time)}  ${message.id ?? '-'}  ${message.event}  chat=${detail.chatId}  ${change}${reason}${expiry}`;
+}
+
+/** A chat's files as a table, in path order as the API lists them; sizes in bytes. */
+export function fileTable(files: readonly ChatFile[]): string {
+  if (files.length === 0) return 'no files';
+  return table(
+    ['PATH', 'SIZE', 'MODIFIED'],
+    files.map((file) => [file.path, String(file.size), shortTime(file.modifiedAt)]),
+  );
 }

@@ -10,9 +10,10 @@ import type { CliIo, Command } from './command.js';
 import { connectionOf } from './connection.js';
 import { describeError, EXIT, EXIT_CODES_HELP, exitCodeOf, isAbort, UsageError } from './exit-codes.js';
 import { SANDBOX_COMMANDS } from './sandbox-commands.js';
+import { STORAGE_COMMANDS } from './storage-commands.js';
 import { STREAM_COMMANDS } from './stream-commands.js';
 
-export const COMMANDS: readonly Command[] = [...SANDBOX_COMMANDS, ...STREAM_COMMANDS];
+export const COMMANDS: readonly Command[] = [...SANDBOX_COMMANDS, ...STREAM_COMMANDS, ...STORAGE_COMMANDS];
 
 const GLOBAL_HELP = `Global flags (any command):
   --url <url>         the API (env SANDBOX_API_URL; default http://127.0.0.1:8123)

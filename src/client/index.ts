@@ -32,5 +32,6 @@ export {
 } from './sandbox-client.js';
 export type { AwsCredentials, SigV4Options } from './sigv4.js';
 export { type EventsOptions, parseEventStream, type SseMessage } from './sse.js';
+export type { GetFileOptions, HistoryWriteOptions, PutFileOptions } from './storage-calls.js';
 export type { ClientAuth, FetchLike } from './transport.js';
 export type * from './types.js';

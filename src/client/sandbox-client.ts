@@ -1,6 +1,7 @@
 /**
  * `SandboxClient`: one method per route of the control plane's API (docs/api.md), with typed answers
  * and typed errors (./errors.ts). Works against local mode (bearer token) and API Gateway (SigV4).
+ * The chat storage methods delegate to ./storage-calls.ts.
  */
 import {
   type FollowLogsOptions,
@@ -10,8 +11,20 @@ import {
   waitUntilRunning,
 } from './polling.js';
 import { type EventsOptions, eventMessages } from './sse.js';
+import {
+  type GetFileOptions,
+  type HistoryWriteOptions,
+  type PutFileOptions,
+  StorageCalls,
+} from './storage-calls.js';
 import { type ClientAuth, type FetchLike, Transport } from './transport.js';
 import type {
+  ChatFile,
+  ChatFileContent,
+  ChatFileList,
+  ChatFileRemoved,
+  ChatFilesQuery,
+  ChatFileWritten,
   DeleteResult,
   EventMessage,
   GetOrCreateRequest,
@@ -56,6 +69,7 @@ const sandboxPath = (chatId: string) => `/v1/chats/${encodeURIComponent(chatId)}
 /** A client of the sandbox control plane's HTTP API. */
 export class SandboxClient {
   private readonly transport: Transport;
+  private readonly storage: StorageCalls;
   private readonly retries: number;
 
   constructor(options: SandboxClientOptions = {}) {
@@ -65,6 +79,7 @@ export class SandboxClient {
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.headers ? { headers: options.headers } : {}),
     });
+    this.storage = new StorageCalls(this.transport);
     this.retries = options.retries ?? 0;
   }
 
@@ -190,6 +205,66 @@ export class SandboxClient {
   /** `GET /v1/events` (local mode): lifecycle events as they happen; reconnects with the last id. */
   events(options: EventsOptions = {}): AsyncGenerator<EventMessage> {
     return eventMessages(this.transport, options);
+  }
+
+  /** `GET /v1/chats/{chatId}/files`: one page of the chat's files in path order, and its `totalBytes`. */
+  listFiles(chatId: string, query: ChatFilesQuery = {}, options: CallOptions = {}): Promise<ChatFileList> {
+    return this.storage.listFiles(chatId, query, options);
+  }
+
+  /** Every file of the chat `query` matches, across pages (`limit` is the page size). */
+  listAllFiles(
+    chatId: string,
+    query: ChatFilesQuery = {},
+    options: CallOptions = {},
+  ): AsyncGenerator<ChatFile> {
+    return this.storage.listAllFiles(chatId, query, options);
+  }
+
+  /**
+   * `PUT /v1/chats/{chatId}/file?path=`: writes the whole file atomically (a string as UTF-8);
+   * `created` says whether it was new. `ifNoneMatch` only creates, `ifMatch` only replaces that version.
+   */
+  putFile(
+    chatId: string,
+    path: string,
+    body: Uint8Array | string,
+    options: PutFileOptions = {},
+  ): Promise<ChatFileWritten> {
+    return this.storage.putFile(chatId, path, body, options);
+  }
+
+  /** `GET /v1/chats/{chatId}/file?path=`: the file's bytes (or a `range` of them) and its ETag. */
+  getFile(chatId: string, path: string, options: GetFileOptions = {}): Promise<ChatFileContent> {
+    return this.storage.getFile(chatId, path, options);
+  }
+
+  /** `DELETE /v1/chats/{chatId}/file?path=`: removes the file; `not_found` when there was none. */
+  deleteFile(chatId: string, path: string, options: CallOptions = {}): Promise<ChatFileRemoved> {
+    return this.storage.deleteFile(chatId, path, options);
+  }
+
+  /** `GET /v1/chats/{chatId}/history`: the chat's `history.md` as text. */
+  getHistory(chatId: string, options: CallOptions = {}): Promise<string> {
+    return this.storage.getHistory(chatId, options);
+  }
+
+  /** `PUT /v1/chats/{chatId}/history`: replaces `history.md` with `text` (a string as UTF-8). */
+  putHistory(
+    chatId: string,
+    text: string | Uint8Array,
+    options: HistoryWriteOptions = {},
+  ): Promise<ChatFileWritten> {
+    return this.storage.writeHistory(chatId, 'PUT', text, options);
+  }
+
+  /** `POST /v1/chats/{chatId}/history`: appends `text` to `history.md` (nothing is added between). */
+  appendHistory(
+    chatId: string,
+    text: string | Uint8Array,
+    options: HistoryWriteOptions = {},
+  ): Promise<ChatFileWritten> {
+    return this.storage.writeHistory(chatId, 'POST', text, options);
   }
 
   /**

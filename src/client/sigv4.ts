@@ -25,7 +25,8 @@ export interface RequestToSign {
   readonly method: string;
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string | undefined;
+  /** The very bytes fetch sends; the payload hash (`x-amz-content-sha256`) is of these. */
+  readonly body: Uint8Array | undefined;
 }
 
 /** Signs requests; returns the headers to send (the given ones plus `authorization` and `x-amz-*`). */
@@ -55,7 +56,7 @@ interface SmithyRequest {
   path: string;
   query: Record<string, string | string[]>;
   headers: Record<string, string>;
-  body?: string;
+  body?: Uint8Array;
 }
 
 interface SignerLike {

@@ -1,8 +1,9 @@
 /**
  * One HTTP exchange with the API: the URL under the base (which may carry a stage path), the
- * credentials (a bearer token or a SigV4 signature), the answer read as JSON, and any answer that is
- * not a success turned into a typed error. Nothing here parses with a schema: the client trusts the
- * API's shapes and only guards against answers that are not JSON at all.
+ * credentials (a bearer token or a SigV4 signature), the body as bytes (JSON, or raw file bytes), the
+ * answer read as JSON or as bytes, and any answer that is not a success turned into a typed error.
+ * Nothing here parses with a schema: the client trusts the API's shapes and only guards against
+ * answers that are not JSON at all.
  */
 import { apiErrorOf, isErrorCode, NetworkError, type SandboxApiError } from './errors.js';
 import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.js';
@@ -24,12 +25,21 @@ export interface TransportOptions {
 
 export type QueryValue = string | number | boolean | undefined;
 
+/** A body sent as it is (a file's bytes), with its media type. */
+export interface RawBody {
+  readonly bytes: Uint8Array;
+  readonly contentType: string;
+}
+
 export interface Call {
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** The path under the base URL, its segments already encoded. */
   readonly path: string;
   readonly query?: Readonly<Record<string, QueryValue>>;
+  /** A body sent as JSON. */
   readonly body?: unknown;
+  /** A body of raw bytes, sent instead of `body`. */
+  readonly raw?: RawBody;
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
   /** How many more times a network error or a 503 is tried again; only for idempotent calls. */
@@ -60,12 +70,22 @@ export class Transport {
     try {
       body = JSON.parse(text);
     } catch {
-      throw unexpected(response, `the answer is not JSON: ${snippet(text)}`);
+      throw unexpectedAnswer(response, `the answer is not JSON: ${snippet(text)}`);
     }
     // An error status taken as an answer is still an error when its body is a problem.
     if (!response.ok && isErrorCode((body as { code?: unknown } | null)?.code))
       throw errorOfText(response, text);
     return body as T;
+  }
+
+  /** Sends `call` and answers the response with its body read as bytes (a file). */
+  async bytes(call: Call, accept = '*/*'): Promise<{ response: Response; body: Uint8Array }> {
+    const response = await this.send(call, accept);
+    try {
+      return { response, body: new Uint8Array(await response.arrayBuffer()) };
+    } catch (error) {
+      throw new NetworkError(response.url || 'the API', { cause: error });
+    }
   }
 
   /** Sends `call` and answers the response with its body unread: an event stream. */
@@ -74,7 +94,7 @@ export class Transport {
     const type = response.headers.get('content-type') ?? '';
     if (!type.toLowerCase().startsWith('text/event-stream')) {
       const text = await readText(response);
-      throw unexpected(
+      throw unexpectedAnswer(
         response,
         `the answer is not an event stream (${type || 'no content type'}): ${snippet(text)}`,
       );
@@ -100,12 +120,14 @@ export class Transport {
 
   private async once(call: Call, accept: string): Promise<Response> {
     const url = this.urlOf(call);
-    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    const payload = payloadOf(call);
+    // One byte array is both signed and sent, so the signature covers exactly what goes out.
+    const body = payload?.bytes;
     let headers: Record<string, string> = {
       accept,
       ...this.options.headers,
       ...call.headers,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(payload ? { 'content-type': payload.contentType } : {}),
     };
     const auth = this.options.auth;
     if (auth && 'token' in auth) headers.authorization = `Bearer ${auth.token}`;
@@ -127,12 +149,28 @@ export class Transport {
   private urlOf(call: Pick<Call, 'path' | 'query'>): URL {
     const url = new URL(this.baseUrl);
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${call.path}`;
-    url.search = '';
-    for (const [name, value] of Object.entries(call.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(name, String(value));
-    }
+    // RFC 3986 encoding (a space as %20, not URLSearchParams' +): what SigV4 signs is what is sent.
+    const pairs = Object.entries(call.query ?? {})
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => `${rfc3986(name)}=${rfc3986(String(value))}`);
+    url.search = pairs.length > 0 ? `?${pairs.join('&')}` : '';
     return url;
   }
+}
+
+/** `encodeURIComponent` plus the characters RFC 3986 reserves that it leaves alone. */
+function rfc3986(text: string): string {
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** The body of `call` as bytes: its raw body, or its JSON body encoded as UTF-8. */
+function payloadOf(call: Call): RawBody | undefined {
+  if (call.raw) return call.raw;
+  if (call.body === undefined) return undefined;
+  return { bytes: new TextEncoder().encode(JSON.stringify(call.body)), contentType: 'application/json' };
 }
 
 function isStatus(error: unknown, status: number): boolean {
@@ -164,7 +202,10 @@ export function retryAfterOf(headers: Headers): number | null {
 }
 
 function requestIdOf(headers: Headers): string | null {
-  return headers.get('x-request-id') ?? headers.get('x-amzn-requestid') ?? null;
+  // API Gateway's own answers (a refused signature): `apigw-requestid` from HTTP APIs.
+  return (
+    headers.get('x-request-id') ?? headers.get('apigw-requestid') ?? headers.get('x-amzn-requestid') ?? null
+  );
 }
 
 function snippet(text: string): string {
@@ -173,7 +214,8 @@ function snippet(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}...` : line;
 }
 
-function unexpected(response: Response, detail: string): SandboxApiError {
+/** An answer that is not what the API gives (a wrong body or missing header), as a typed error. */
+export function unexpectedAnswer(response: Response, detail: string): SandboxApiError {
   return apiErrorOf({
     status: response.status,
     code: 'unexpected_response',
@@ -194,7 +236,7 @@ function errorOfText(response: Response, text: string): SandboxApiError {
   try {
     body = JSON.parse(text);
   } catch {
-    return unexpected(response, `${response.status} ${response.statusText}: ${snippet(text)}`.trim());
+    return unexpectedAnswer(response, `${response.status} ${response.statusText}: ${snippet(text)}`.trim());
   }
   const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   if (isErrorCode(fields.code)) {
@@ -216,5 +258,5 @@ function errorOfText(response: Response, text: string): SandboxApiError {
       : typeof fields.message === 'string'
         ? fields.message
         : snippet(text);
-  return unexpected(response, detail);
+  return unexpectedAnswer(response, detail);
 }

@@ -6,6 +6,13 @@ import type { SandboxEvent } from '../core/events.js';
 import type { SandboxStatus } from '../core/model.js';
 import type { LogsResponse } from '../http/routes/logs-routes.js';
 import type {
+  appendHistoryRoute,
+  deleteFileRoute,
+  listFilesRoute,
+  putFileRoute,
+  putHistoryRoute,
+} from '../http/routes/storage-routes.js';
+import type {
   DeleteResponse,
   GetOrCreateBody,
   GetOrCreateResponse,
@@ -70,4 +77,51 @@ export interface EventMessage {
   /** The SSE event name: the event's type. */
   readonly event: string;
   readonly data: SandboxEvent;
+}
+
+/** The JSON schema a route answers `status` with. */
+type AnswerSchema<Route, Status extends number> = Route extends {
+  readonly answers: { readonly [S in Status]: { readonly schema: infer Schema extends z.ZodMiniType } };
+}
+  ? Schema
+  : never;
+
+/** A page of `GET /v1/chats/{chatId}/files`: pass `nextCursor` back as `cursor` for the next. */
+export type ChatFileList = z.infer<AnswerSchema<typeof listFilesRoute, 200>>;
+/** A file of a chat as the storage routes describe it; `modifiedAt` is ISO 8601. */
+export type ChatFile = ChatFileList['items'][number];
+/** `GET /v1/chats/{chatId}/files`: `prefix` (`attachments/`), `cursor`, `limit` (1-1000, default 100). */
+export type ChatFilesQuery = z.input<(typeof listFilesRoute)['query']>;
+/** The answer of a file or history write: the file as written, and whether this write created it. */
+export type ChatFileWritten = z.infer<AnswerSchema<typeof putFileRoute, 201>>;
+/** `DELETE /v1/chats/{chatId}/file`: `not_found` when there was no such file. */
+export type ChatFileRemoved = z.infer<AnswerSchema<typeof deleteFileRoute, 200>>;
+
+/** Compiles only when `A` and `B` are one type. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+/** Every write route (files and history) answers 200 and 201 with the one `ChatFileWritten` shape. */
+export type WritesAnswerOneShape = [
+  Holds<Same<ChatFileWritten, z.infer<AnswerSchema<typeof putFileRoute, 200>>>>,
+  Holds<Same<ChatFileWritten, z.infer<AnswerSchema<typeof putHistoryRoute, 200 | 201>>>>,
+  Holds<Same<ChatFileWritten, z.infer<AnswerSchema<typeof appendHistoryRoute, 200 | 201>>>>,
+];
+
+/** The bytes `getFile` asks for: `start` to `end` (inclusive; absent, to the end), or the last `suffix`. */
+export type FileRange = { readonly start: number; readonly end?: number } | { readonly suffix: number };
+
+/** A file read with `getFile`. */
+export interface ChatFileContent {
+  /** The file's bytes, or those of the range asked for. */
+  readonly body: Uint8Array;
+  /** The version's strong validator: send it as `ifMatch` to replace only this version. */
+  readonly etag: string;
+  /** Bytes of the whole file (with a range, more than `body` holds). */
+  readonly size: number;
+  /** `Content-Type` of the answer: known from the file's extension, else `application/octet-stream`. */
+  readonly contentType: string;
+  /** `Last-Modified` as ISO 8601 (whole seconds); null when the answer had none. */
+  readonly modifiedAt: string | null;
+  /** The bytes `body` holds (inclusive), when a range was asked for and answered (206). */
+  readonly range?: { readonly start: number; readonly end: number };
 }

@@ -275,6 +275,11 @@ describe('sandboxctl', () => {
       'usage',
       'events',
       'health',
+      'files',
+      'upload',
+      'download',
+      'rm',
+      'history',
     ])
       expect(help.stdout).toContain(`  ${command} `);
     const createHelp = await cli('create', '--help');

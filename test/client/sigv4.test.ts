@@ -46,7 +46,7 @@ async function resign(request: RecordedRequest, port: number, secretAccessKey: s
       path: url.pathname,
       query,
       headers,
-      ...(request.body ? { body: request.body } : {}),
+      ...(request.bytes.length > 0 ? { body: request.bytes } : {}),
     },
     { signingDate: dateOf(String(request.headers['x-amz-date'])) },
   );
@@ -98,6 +98,36 @@ describe('SigV4 signing', () => {
     }
     expect(stub.requests[0]!.headers['content-type']).toBe('application/json');
     expect(stub.requests[0]!.headers.authorization).not.toContain('Bearer');
+  });
+
+  it('signs the raw bytes of a file as sent, and the text of the history as UTF-8', async () => {
+    const client = new SandboxClient({
+      baseUrl: `${stub.url}/prod`,
+      auth: { sigv4: { region: REGION, credentials: CREDENTIALS } },
+    });
+    const chatId = randomUUID();
+    const written = { file: {}, created: true };
+    stub.answer(json(201, written), json(200, written));
+    // Not valid UTF-8: a text round trip on the way would change these bytes and the hash.
+    const bytes = Uint8Array.from({ length: 256 }, (_, index) => 255 - index);
+    await client.putFile(chatId, 'a b/ü.bin', bytes, { ifNoneMatch: true });
+    await client.appendHistory(chatId, 'grüß dich\n');
+
+    const [file, history] = stub.requests;
+    expect(file!.url).toBe(`/prod/v1/chats/${chatId}/file?path=a%20b%2F%C3%BC.bin`);
+    expect(file!.bytes.equals(bytes)).toBe(true);
+    expect(file!.headers['content-type']).toBe('application/octet-stream');
+    expect(history!.bytes.equals(Buffer.from('grüß dich\n', 'utf8'))).toBe(true);
+    expect(history!.headers['content-type']).toBe('text/markdown; charset=utf-8');
+    for (const request of [file!, history!]) {
+      expect(request.headers['x-amz-content-sha256']).toBe(
+        createHash('sha256').update(request.bytes).digest('hex'),
+      );
+      expect(await resign(request, port, CREDENTIALS.secretAccessKey)).toBe(request.headers.authorization);
+    }
+    expect(AUTHORIZATION.exec(String(file!.headers.authorization))![4]!.split(';')).toContain(
+      'if-none-match',
+    );
   });
 
   it("takes credentials from the AWS SDK's default chain when none are given", async () => {

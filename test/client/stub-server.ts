@@ -10,13 +10,16 @@ export interface RecordedRequest {
   /** Path and query as sent. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  /** The body as UTF-8 text. */
   readonly body: string;
+  /** The body's bytes as received. */
+  readonly bytes: Buffer;
 }
 
 export interface StubAnswer {
   readonly status: number;
   readonly headers?: Record<string, string>;
-  readonly body?: string;
+  readonly body?: string | Uint8Array;
 }
 
 export interface StubServer {
@@ -37,13 +40,19 @@ export async function startStubServer(): Promise<StubServer> {
   const requests: RecordedRequest[] = [];
   let answers: StubAnswer[] = [{ status: 204 }];
   const server: Server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => {
-      body += chunk;
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
     });
     request.on('end', () => {
-      requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body });
+      const bytes = Buffer.concat(chunks);
+      requests.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: bytes.toString('utf8'),
+        bytes,
+      });
       const next = answers.length > 1 ? answers.shift()! : answers[0]!;
       response.writeHead(next.status, next.headers ?? {});
       response.end(next.body ?? '');

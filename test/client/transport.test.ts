@@ -78,7 +78,7 @@ describe('SandboxClient transport', () => {
 
     stub.answer(json(200, { items: [], nextCursor: null }));
     await client.list({ status: ['running', 'provisioning'], limit: 2, cursor: 'a b' });
-    expect(stub.requests[1]!.url).toBe('/v1/sandboxes?status=running%2Cprovisioning&limit=2&cursor=a+b');
+    expect(stub.requests[1]!.url).toBe('/v1/sandboxes?status=running%2Cprovisioning&limit=2&cursor=a%20b');
   });
 
   it('wraps answers that are not the API: HTML, a gateway refusal, an empty body, unknown codes', async () => {
@@ -175,6 +175,58 @@ describe('SandboxClient transport', () => {
     expect(error).toMatchObject({ code: 'unexpected_response', status: 200 });
     expect(stub.requests[0]).toMatchObject({ url: '/v1/events' });
     expect(stub.requests[0]!.headers.accept).toBe('text/event-stream');
+  });
+
+  it('sends a file with its preconditions and owner, and reads a partial answer', async () => {
+    const chatId = randomUUID();
+    stub.answer(json(200, { file: {}, created: false }));
+    await client.putFile(chatId, 'docs/report.pdf', 'pdf?', { ifMatch: '"v1"', ownerId: 'alice' });
+    expect(stub.requests[0]).toMatchObject({
+      method: 'PUT',
+      url: `/v1/chats/${chatId}/file?path=docs%2Freport.pdf&ownerId=alice`,
+      body: 'pdf?',
+    });
+    expect(stub.requests[0]!.headers).toMatchObject({
+      'if-match': '"v1"',
+      'content-type': 'application/octet-stream',
+      authorization: 'Bearer stub-token',
+    });
+    expect(stub.requests[0]!.headers['if-none-match']).toBeUndefined();
+
+    const bytes = Uint8Array.from([0, 159, 146, 150, 255]);
+    stub.answer({
+      status: 206,
+      headers: {
+        'content-type': 'image/png',
+        etag: '"v2"',
+        'last-modified': 'Sun, 22 Nov 2026 01:02:03 GMT',
+        'content-range': 'bytes 95-99/100',
+      },
+      body: bytes,
+    });
+    const part = await client.getFile(chatId, 'a.png', { range: { suffix: 5 } });
+    expect(stub.requests[1]!.headers.range).toBe('bytes=-5');
+    expect(part).toEqual({
+      body: bytes,
+      etag: '"v2"',
+      size: 100,
+      contentType: 'image/png',
+      modifiedAt: '2026-11-22T01:02:03.000Z',
+      range: { start: 95, end: 99 },
+    });
+  });
+
+  it('refuses a file answer without an ETag, or a partial one without its range', async () => {
+    stub.answer({ status: 200, headers: { 'content-type': 'application/octet-stream' }, body: 'x' });
+    expect(await rejectionOf(client.getFile(randomUUID(), 'a.bin'))).toMatchObject({
+      code: 'unexpected_response',
+      status: 200,
+    });
+    stub.answer({ status: 206, headers: { etag: '"v"' }, body: 'x' });
+    expect(
+      await rejectionOf(client.getFile(randomUUID(), 'a.bin', { range: { start: 0, end: 0 } })),
+    ).toMatchObject({ code: 'unexpected_response', status: 206 });
+    expect(stub.requests[1]!.headers.range).toBe('bytes=0-0');
   });
 
   it('waits through 503 and 429 answers, long-polling within the deadline', async () => {
