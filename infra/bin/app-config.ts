@@ -5,19 +5,28 @@ import { DEFAULT_STACK_PREFIX } from '../../src/names.js';
 import type { AuthMode } from '../constructs/control-plane-api.js';
 import type { SandboxEgress } from '../constructs/sandbox-cluster.js';
 import type { ExistingVpcProps } from '../constructs/sandbox-network.js';
-import type { SandboxProfile } from '../constructs/sandbox-task-definition.js';
+import type { SandboxLogging, SandboxProfile } from '../constructs/sandbox-task-definition.js';
+import { exampleAgentContainer } from './example-agent.js';
 
 /** Everything the app's stacks are configured with, parsed from CDK context (`-c key=value`). */
 export interface AppConfig {
   readonly stackPrefix: string;
   readonly profiles: readonly SandboxProfile[];
-  /** True when no image was given and the placeholder image is used. */
-  readonly placeholderImage: boolean;
+  /** True when no image was given and the default profile runs the example agent (examples/agent/). */
+  readonly exampleAgent: boolean;
   readonly existingVpc?: ExistingVpcProps;
   readonly authMode: AuthMode;
   readonly apiTokenHashes?: Readonly<Record<string, string>>;
   readonly sandboxEgress: SandboxEgress;
   readonly logRetention: logs.RetentionDays;
+  /** Retention of the sandbox log groups (what agents print). */
+  readonly sandboxLogRetention: logs.RetentionDays;
+  /** The control plane's alarms ($0.10 per alarm metric-month). */
+  readonly alarms: boolean;
+  /** The CloudWatch dashboard ($3 per dashboard-month beyond the account's free three). */
+  readonly dashboard: boolean;
+  /** Container Insights on the sandbox cluster (metrics per task-definition family, one family per chat). */
+  readonly containerInsights: boolean;
   readonly alarmTopicArn?: string;
   readonly automaticBackups: boolean;
   /** Default live-sandbox limits; unset keeps the functions' own (500 per tenant, 10 per owner). */
@@ -29,9 +38,6 @@ export interface AppConfig {
   /** An https URL every lifecycle event is POSTed to, signed. */
   readonly webhookUrl?: string;
 }
-
-/** Image used when `sandboxImage` is not given: lets `cdk synth` run from a fresh clone. */
-export const PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/node:22-slim';
 
 /** Reads one context value; `-c` values arrive as strings, `cdk.json` values as JSON. */
 export type ContextReader = (key: string) => unknown;
@@ -89,26 +95,41 @@ function healthPath(read: ContextReader): Pick<SandboxProfile, 'healthCheck'> {
   return { healthCheck: { path } };
 }
 
-function profiles(read: ContextReader): { profiles: SandboxProfile[]; placeholderImage: boolean } {
+/**
+ * The profiles: a JSON list, or one profile from the `sandbox*` keys. Without `sandboxImage`, that
+ * profile runs the example agent on the public Node.js image, so the first sandbox of a fresh deploy
+ * serves its port and becomes `running` (no Docker needed at deploy time).
+ */
+function profiles(read: ContextReader): { profiles: SandboxProfile[]; exampleAgent: boolean } {
   const custom = json(read, 'profiles');
   if (custom !== undefined) {
     if (!Array.isArray(custom) || custom.length === 0)
       throw new Error('context "profiles" must be a non-empty array');
-    return { profiles: custom as SandboxProfile[], placeholderImage: false };
+    return { profiles: custom as SandboxProfile[], exampleAgent: false };
   }
   const image = text(read, 'sandboxImage');
+  const port = integer(read, 'sandboxPort', 8080);
+  const health = healthPath(read);
+  const logging = oneOf<SandboxLogging & string>(
+    read,
+    'sandboxLogging',
+    ['cloudwatch', 'none'],
+    'cloudwatch',
+  );
   return {
     profiles: [
       {
         name: text(read, 'sandboxProfile') ?? 'default',
-        image: image ?? PLACEHOLDER_IMAGE,
         cpu: integer(read, 'sandboxCpu', 1024),
         memoryMiB: integer(read, 'sandboxMemoryMiB', 2048),
-        port: integer(read, 'sandboxPort', 8080),
-        ...healthPath(read),
+        port,
+        logging,
+        ...(image === undefined
+          ? exampleAgentContainer(port, health.healthCheck?.path)
+          : { image, ...health }),
       },
     ],
-    placeholderImage: image === undefined,
+    exampleAgent: image === undefined,
   };
 }
 
@@ -128,12 +149,10 @@ function existingVpc(read: ContextReader): ExistingVpcProps | undefined {
   };
 }
 
-function retention(read: ContextReader): logs.RetentionDays {
-  const days = integer(read, 'logRetentionDays', 30);
+function retention(read: ContextReader, key: string, fallback: number): logs.RetentionDays {
+  const days = integer(read, key, fallback);
   if (!(Object.values(logs.RetentionDays) as number[]).includes(days)) {
-    throw new Error(
-      `context "logRetentionDays" must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...)`,
-    );
+    throw new Error(`context "${key}" must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...)`);
   }
   return days as logs.RetentionDays;
 }
@@ -188,16 +207,21 @@ export function readAppConfig(read: ContextReader): AppConfig {
       'context "apiTokenHashes" must be a JSON object of sha256 hex (64 lowercase digits) -> tenant id',
     );
   }
-  const { profiles: sandboxProfiles, placeholderImage } = profiles(read);
+  const { profiles: sandboxProfiles, exampleAgent } = profiles(read);
+  const logRetention = retention(read, 'logRetentionDays', 30);
   return {
     stackPrefix: text(read, 'stackPrefix') ?? DEFAULT_STACK_PREFIX,
     profiles: sandboxProfiles,
-    placeholderImage,
+    exampleAgent,
     existingVpc: existingVpc(read),
     authMode,
     apiTokenHashes: tokens as Record<string, string> | undefined,
-    sandboxEgress: oneOf(read, 'sandboxEgress', ['all', 'https-only'] as const, 'all'),
-    logRetention: retention(read),
+    sandboxEgress: oneOf(read, 'sandboxEgress', ['all', 'https-only'] as const, 'https-only'),
+    logRetention,
+    sandboxLogRetention: retention(read, 'sandboxLogRetentionDays', logRetention),
+    alarms: flag(read, 'alarms', true),
+    dashboard: flag(read, 'dashboard', true),
+    containerInsights: flag(read, 'containerInsights', false),
     alarmTopicArn: text(read, 'alarmTopicArn'),
     automaticBackups: flag(read, 'automaticBackups', true),
     limits: {

@@ -36,17 +36,22 @@ export function addControlPlaneStacks(
     apiTokenHashes: config.apiTokenHashes,
     projectRoot: options.projectRoot,
     logRetention: config.logRetention,
+    sandboxLogRetention: config.sandboxLogRetention,
     sandboxEgress: config.sandboxEgress,
+    monitoring: {
+      alarms: config.alarms,
+      dashboard: config.dashboard,
+      containerInsights: config.containerInsights,
+    },
     alarmTopicArn: config.alarmTopicArn,
     lifecycle: { ...config.limits, expiringLeadSeconds: config.expiringLeadSeconds },
     eventBus: stateful.events.bus,
     webhookUrl: config.webhookUrl,
   });
 
-  if (config.placeholderImage) {
-    Annotations.of(service).addWarningV2(
-      'sandbox:placeholder-image',
-      'No sandboxImage given: the default profile uses a placeholder image. Pass -c sandboxImage=<uri>.',
+  if (config.exampleAgent) {
+    Annotations.of(service).addInfo(
+      'No sandboxImage given: the default profile runs the example agent (examples/agent/) on the public Node.js image.',
     );
   }
   return { stateful, service };

@@ -11,7 +11,11 @@ import type { WildcardResource } from './nag.js';
 import type { SandboxCluster } from './sandbox-cluster.js';
 import type { FunctionBinding } from './sandbox-function.js';
 
-/** Item reads and writes the session store performs; no Scan: every read is by key or by index. */
+/**
+ * The item calls the DynamoDB adapters make (src/adapters/dynamodb): no Scan, every read is by key or
+ * by index; no BatchWriteItem, DescribeTable (local mode only) or ConditionCheckItem (their
+ * transactions hold Update items only). TransactWriteItems is authorized per item as UpdateItem.
+ */
 const SESSION_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
@@ -19,9 +23,6 @@ const SESSION_TABLE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
 ];
 
 /** Item access to the session table and its two named indexes, plus the variable that names the table. */
@@ -63,7 +64,7 @@ export function sessionTableReadBinding(table: dynamodb.ITable): FunctionBinding
  */
 export function sandboxLogsBinding(sandboxes: SandboxCluster): FunctionBinding {
   const stack = Stack.of(sandboxes);
-  const streams = sandboxes.profiles.map((profile) =>
+  const streams = sandboxes.cloudWatchProfiles.map((profile) =>
     stack.formatArn({
       service: 'logs',
       resource: 'log-group',
@@ -73,14 +74,17 @@ export function sandboxLogsBinding(sandboxes: SandboxCluster): FunctionBinding {
   );
   return {
     environment: { [ENV.logStreams]: sandboxes.logStreamsJson() },
-    grant: (grantee) =>
+    grant: (grantee) => {
+      // No profile logs to CloudWatch: nothing to read, so no grant at all.
+      if (streams.length === 0) return;
       grantee.grantPrincipal.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'ReadSandboxLogs',
           actions: ['logs:GetLogEvents'],
           resources: streams,
         }),
-      ),
+      );
+    },
     wildcardResources: streams.map((resource) => ({
       resource,
       reason:
@@ -168,8 +172,8 @@ export function sandboxRuntimeBinding(props: SandboxRuntimeBindingProps): Functi
       {
         resource: '*',
         reason:
-          'RegisterTaskDefinition, DeregisterTaskDefinition, DescribeTaskDefinition and ListTaskDefinitions ' +
-          'support no resource-level permissions; ListTasks is limited to this cluster by the ecs:cluster condition.',
+          'DeregisterTaskDefinition, DescribeTaskDefinition and ListTaskDefinitions support no resource-level ' +
+          'permissions (Service Authorization Reference, ECS); ListTasks is limited to this cluster by the ecs:cluster condition.',
       },
     );
   }
@@ -244,15 +248,20 @@ function manageStatements(props: SandboxRuntimeBindingProps): iam.PolicyStatemen
       resources: [chatFamilies],
     }),
     new iam.PolicyStatement({
+      sid: 'RegisterChatTaskDefinitions',
+      // The Service Authorization Reference lists `task-definition*` as the resource type of
+      // RegisterTaskDefinition (docs.aws.amazon.com/service-authorization/latest/reference/
+      // list_amazonelasticcontainerservice.html), so a revision can be registered in this stack's
+      // per-chat families only, never in another family of the account.
+      actions: ['ecs:RegisterTaskDefinition'],
+      resources: [chatFamilies],
+    }),
+    new iam.PolicyStatement({
       sid: 'ManageTaskDefinitions',
-      // These APIs support no resource-level permissions. ListTaskDefinitions finds the revisions of a
-      // chat's family that a launch registered and never recorded (idempotent registration).
-      actions: [
-        'ecs:RegisterTaskDefinition',
-        'ecs:DeregisterTaskDefinition',
-        'ecs:DescribeTaskDefinition',
-        'ecs:ListTaskDefinitions',
-      ],
+      // The same reference lists no resource type for these, so they take `*`. ListTaskDefinitions
+      // finds the revisions of a chat's family that a launch registered and never recorded
+      // (idempotent registration); DescribeTaskDefinition also reads the profiles' base definitions.
+      actions: ['ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'],
       resources: ['*'],
     }),
     new iam.PolicyStatement({
@@ -269,6 +278,8 @@ function manageStatements(props: SandboxRuntimeBindingProps): iam.PolicyStatemen
     }),
     new iam.PolicyStatement({
       sid: 'PassSandboxRoles',
+      // Only the profiles' execution roles (and task roles, where a profile has one), and only to ECS
+      // tasks: `iam:PassedToService` is the service the role is handed to.
       actions: ['iam:PassRole'],
       resources: sandboxes.passRoles.map((role) => role.roleArn),
       conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },

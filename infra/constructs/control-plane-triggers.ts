@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -62,8 +62,12 @@ export class ControlPlaneTriggers extends Construct {
 
     // A reconcile pass is superseded by the next one a minute later, so stale retries are pointless.
     props.reconciler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1), onFailure });
+    // Only schedules of this account may assume the role (confused-deputy prevention, EventBridge
+    // Scheduler User Guide: docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      }),
       description: 'EventBridge Scheduler invokes the sandbox reconciler',
     });
     this.reconcileSchedule = new scheduler.Schedule(this, 'ReconcileSchedule', {

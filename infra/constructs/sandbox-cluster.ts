@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,11 +19,31 @@ export interface SandboxClusterProps {
   readonly vpc: ec2.IVpc;
   readonly storage: ChatFileSystem;
   readonly profiles: readonly SandboxProfile[];
+  /** Retention of the sandbox log groups. */
   readonly logRetention: logs.RetentionDays;
-  /** @default 'all' */
+  /** @default 'https-only' */
   readonly egress?: SandboxEgress;
   readonly sharedMountPaths?: SharedMountPaths;
+  /**
+   * Container Insights on the cluster. Its metrics carry the task-definition family, and every chat
+   * has a family of its own, so the metric count grows with the chats. @default false
+   */
+  readonly containerInsights?: boolean;
 }
+
+/** A profile-shaped name no profile can take (profile names start with a letter or digit). */
+const NO_STREAMS_PROFILE = '.no-cloudwatch-logs';
+
+/**
+ * The entry `SANDBOX_LOG_STREAMS` holds when no profile logs to CloudWatch: the logs function's
+ * configuration requires at least one entry, and no session can carry this profile name, so every
+ * read answers no lines. Its group is never created and never granted.
+ */
+const NO_STREAMS_ENTRY = {
+  logGroupName: 'agent-sandbox-no-cloudwatch-logs',
+  streamPrefix: 'none',
+  containerName: 'none',
+};
 
 /**
  * The ECS cluster the sandboxes run in, their security groups and one base task definition per profile.
@@ -49,11 +69,21 @@ export class SandboxCluster extends Construct {
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      containerInsightsV2: props.containerInsights
+        ? ecs.ContainerInsights.ENABLED
+        : ecs.ContainerInsights.DISABLED,
       enableFargateCapacityProviders: true,
     });
+    if (!props.containerInsights) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-ECS4',
+        reason:
+          'Container Insights is off by default: its metrics are billed per task-definition family and every chat has one; ' +
+          'the control plane publishes its own sandbox counts, and -c containerInsights=true turns it on.',
+      });
+    }
 
-    const egress = props.egress ?? 'all';
+    const egress = props.egress ?? 'https-only';
     this.sandboxSecurityGroup = new ec2.SecurityGroup(this, 'SandboxSecurityGroup', {
       vpc: props.vpc,
       description: 'Agent sandboxes: agent port from the clients security group only',
@@ -110,21 +140,33 @@ export class SandboxCluster extends Construct {
     return this.profiles.flatMap((p) => p.passRoles);
   }
 
+  /** The profiles whose tasks log to a CloudWatch log group of this stack, with that group. */
+  get cloudWatchProfiles(): readonly (SandboxTaskDefinition & { readonly logGroup: logs.LogGroup })[] {
+    return this.profiles.filter((p): p is SandboxTaskDefinition & { logGroup: logs.LogGroup } =>
+      Boolean(p.logGroup),
+    );
+  }
+
   /**
    * The `SANDBOX_LOG_STREAMS` value: profile name -> the log group, stream prefix and container name
    * its tasks log with (the awslogs driver names each task's stream `<prefix>/<container>/<task id>`).
+   * Profiles that log elsewhere or not at all are absent, so the logs route answers no lines for them.
    */
   logStreamsJson(): string {
-    const streams = Object.fromEntries(
-      this.profiles.map((p) => [
-        p.profileName,
-        {
-          logGroupName: p.logGroup.logGroupName,
-          streamPrefix: p.streamPrefix,
-          containerName: p.containerName,
-        },
-      ]),
-    );
+    const logging = this.cloudWatchProfiles;
+    const streams =
+      logging.length === 0
+        ? { [NO_STREAMS_PROFILE]: NO_STREAMS_ENTRY }
+        : Object.fromEntries(
+            logging.map((p) => [
+              p.profileName,
+              {
+                logGroupName: p.logGroup.logGroupName,
+                streamPrefix: p.streamPrefix,
+                containerName: p.containerName,
+              },
+            ]),
+          );
     return Stack.of(this).toJsonString(streams);
   }
 

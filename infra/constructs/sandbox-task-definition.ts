@@ -3,12 +3,25 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
 import { VOLUME_NAMES } from '../../src/adapters/ecs/task-definition.js';
 import { HealthCheckSchema } from '../../src/config/health-check.js';
 import { type HealthCheckSpec, resolveHealthCheck } from '../../src/core/health-check.js';
 import type { ChatFileSystem } from './chat-file-system.js';
+
+/**
+ * Where a profile's sandboxes write what they print. `cloudwatch`: a log group of this stack, which
+ * `GET …/sandbox/logs` reads. `none`: no log driver, output is dropped. `splunk`: the awslogs
+ * alternative Fargate supports without a sidecar, with the HEC token read from Secrets Manager by
+ * the execution role (give the secret's complete ARN). Only `cloudwatch` output can be read through
+ * the API; the other two answer no lines there.
+ */
+export type SandboxLogging =
+  | 'cloudwatch'
+  | 'none'
+  | { readonly splunk: { readonly url: string; readonly tokenSecretArn: string } };
 
 /** One kind of sandbox the API can start: an image and the resources and port it gets. */
 export interface SandboxProfile {
@@ -24,6 +37,12 @@ export interface SandboxProfile {
   readonly port: number;
   /** @default 'sandbox' */
   readonly containerName?: string;
+  /** The container's command, in place of the image's. @default the image's */
+  readonly command?: readonly string[];
+  /** `uid[:gid]` the container runs as. @default the image's */
+  readonly user?: string;
+  /** @default 'cloudwatch' */
+  readonly logging?: SandboxLogging;
   /**
    * Managed policies for a task role. Absent means no task role at all, so the sandbox gets no AWS
    * credentials, which is the default and the safe choice for running untrusted agent code.
@@ -70,7 +89,34 @@ export interface SandboxTaskDefinitionProps {
   readonly profile: SandboxProfile;
   readonly storage: ChatFileSystem;
   readonly sharedMountPaths: SharedMountPaths;
+  /** Retention of the profile's log group (`cloudwatch` logging only). */
   readonly logRetention: logs.RetentionDays;
+}
+
+/** Profile names: what the API accepts, starting with a letter or digit. */
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SECRET_COMPLETE_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+
+/** Refuses at synth what would fail at deploy or at the functions' cold start. */
+function validateProfile(profile: SandboxProfile): void {
+  if (!PROFILE_NAME.test(profile.name)) {
+    throw new Error(
+      `profile name "${profile.name}" must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit`,
+    );
+  }
+  const logging = profile.logging ?? 'cloudwatch';
+  if (typeof logging === 'string') {
+    if (logging !== 'cloudwatch' && logging !== 'none') {
+      throw new Error(`profile "${profile.name}": logging must be "cloudwatch", "none" or { "splunk": … }`);
+    }
+    return;
+  }
+  const splunk = logging.splunk;
+  if (!splunk || !/^https:\/\//.test(splunk.url) || !SECRET_COMPLETE_ARN.test(splunk.tokenSecretArn)) {
+    throw new Error(
+      `profile "${profile.name}": logging.splunk needs an https "url" and the complete ARN of the token secret in "tokenSecretArn"`,
+    );
+  }
 }
 
 const ECR_IMAGE =
@@ -109,13 +155,17 @@ export class SandboxTaskDefinition extends Construct {
   readonly size: { readonly vcpu: number; readonly memoryGiB: number };
   /** Roles the runtime passes when it registers or runs derived task definitions. */
   readonly passRoles: readonly iam.IRole[];
-  /** Where the awslogs driver writes its tasks' output: stream `<streamPrefix>/<containerName>/<task id>`. */
-  readonly logGroup: logs.LogGroup;
+  /**
+   * Where the awslogs driver writes its tasks' output: stream `<streamPrefix>/<containerName>/<task id>`.
+   * Absent when the profile logs elsewhere or not at all.
+   */
+  readonly logGroup?: logs.LogGroup;
   readonly streamPrefix: string;
 
   constructor(scope: Construct, id: string, props: SandboxTaskDefinitionProps) {
     super(scope, id);
     const { profile, storage } = props;
+    validateProfile(profile);
     this.profileName = profile.name;
     this.containerName = profile.containerName ?? 'sandbox';
     this.port = profile.port;
@@ -130,6 +180,15 @@ export class SandboxTaskDefinition extends Construct {
           ),
         })
       : undefined;
+    if (taskRole && profile.taskRoleManagedPolicyArns) {
+      // cdk-nag names an AWS managed policy finding `Policy::<arn>`; each one is the operator's choice.
+      for (const arn of profile.taskRoleManagedPolicyArns) {
+        Validations.of(taskRole).acknowledge({
+          id: `AwsSolutions-IAM4[Policy::${arn}]`,
+          reason: `The operator gave this managed policy to profile ${profile.name} (taskRoleManagedPolicyArns); without the option the sandbox has no task role.`,
+        });
+      }
+    }
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: profile.cpu,
@@ -162,18 +221,30 @@ export class SandboxTaskDefinition extends Construct {
       });
     }
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
     this.streamPrefix = profile.name;
+    const output = this.output(profile, props.logRetention);
+    this.logGroup = output.logGroup;
     const container = this.taskDefinition.addContainer('Sandbox', {
       containerName: this.containerName,
       image: containerImage(this, profile.image),
       essential: true,
       portMappings: [{ containerPort: profile.port, protocol: ecs.Protocol.TCP }],
+      ...(profile.command ? { command: [...profile.command] } : {}),
+      ...(profile.user ? { user: profile.user } : {}),
       ...(profile.healthCheck
         ? { healthCheck: containerHealthCheck(profile.healthCheck, profile.port) }
         : {}),
-      logging: ecs.LogDrivers.awsLogs({ streamPrefix: this.streamPrefix, logGroup: this.logGroup }),
+      logging: output.driver,
     });
+    if (profile.command?.some((part) => part.includes('${'))) {
+      // A command holding a program (the example agent) has JavaScript template literals in it;
+      // CloudFormation substitutes `${…}` only inside Fn::Sub, so they reach the container as written.
+      Validations.of(this.taskDefinition).acknowledge({
+        id: 'CloudFormation-Validate::E1029',
+        reason:
+          'The command is a program whose dollar-brace placeholders are its own template literals; the property is not an Fn::Sub.',
+      });
+    }
     container.addMountPoints(
       ...shared.map((volume) => ({ sourceVolume: volume.name, containerPath: volume.path, readOnly: true })),
     );
@@ -187,6 +258,40 @@ export class SandboxTaskDefinition extends Construct {
         'ecr:GetAuthorizationToken supports no resource-level permissions; image layer reads are scoped to ' +
         'the profile’s repository.',
     });
+  }
+
+  /**
+   * The profile's log driver. The awslogs driver forwards everything the container prints, with no
+   * size or rate cap of its own: CloudWatch Logs bills each GB ingested, so an agent that prints a lot
+   * costs accordingly (docs/deploy.md, usage costs).
+   */
+  private output(
+    profile: SandboxProfile,
+    retention: logs.RetentionDays,
+  ): { driver?: ecs.LogDriver; logGroup?: logs.LogGroup } {
+    const logging = profile.logging ?? 'cloudwatch';
+    if (logging === 'cloudwatch') {
+      const logGroup = new logs.LogGroup(this, 'Logs', { retention });
+      return { logGroup, driver: ecs.LogDrivers.awsLogs({ streamPrefix: this.streamPrefix, logGroup }) };
+    }
+    if (logging === 'none') {
+      Validations.of(this.taskDefinition).acknowledge({
+        id: 'AwsSolutions-ECS7',
+        reason: `The operator turned logging off for profile ${profile.name} (logging: "none"): what its sandboxes print is dropped.`,
+      });
+      return {};
+    }
+    const token = secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'SplunkToken',
+      logging.splunk.tokenSecretArn,
+    );
+    return {
+      driver: ecs.LogDrivers.splunk({
+        url: logging.splunk.url,
+        secretToken: ecs.Secret.fromSecretsManager(token),
+      }),
+    };
   }
 
   /**

@@ -49,10 +49,18 @@ export interface ServiceStackProps extends StackProps {
   readonly apiTokenHashes?: Readonly<Record<string, string>>;
   /** Repository root: holds `functions/` and `package-lock.json`. */
   readonly projectRoot: string;
-  /** @default one month */
+  /** Retention of the functions' and the API's log groups. @default one month */
   readonly logRetention?: logs.RetentionDays;
-  /** @default 'all' */
+  /** Retention of the sandbox log groups. @default `logRetention` */
+  readonly sandboxLogRetention?: logs.RetentionDays;
+  /** @default 'https-only' */
   readonly sandboxEgress?: SandboxEgress;
+  /** Which billed observability resources to create. @default alarms and dashboard, no Container Insights */
+  readonly monitoring?: {
+    readonly alarms?: boolean;
+    readonly dashboard?: boolean;
+    readonly containerInsights?: boolean;
+  };
   readonly alarmTopicArn?: string;
   /** Prefix of the per-chat task-definition families. @default `<stack name>-chat` */
   readonly taskFamilyPrefix?: string;
@@ -103,8 +111,9 @@ export class ServiceStack extends Stack {
       vpc: props.network.vpc,
       storage: props.storage,
       profiles: props.profiles,
-      logRetention,
+      logRetention: props.sandboxLogRetention ?? logRetention,
       egress: props.sandboxEgress,
+      containerInsights: props.monitoring?.containerInsights,
     });
 
     const fn = (id: string, file: string, description: string, timeout: Duration) =>
@@ -237,6 +246,7 @@ export class ServiceStack extends Stack {
       table: props.table,
       cluster: this.sandboxes.cluster,
       alarmTopicArn: props.alarmTopicArn,
+      ...props.monitoring,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the control plane API' });
@@ -249,7 +259,46 @@ export class ServiceStack extends Stack {
       description: 'Attach to whatever calls sandbox endpoints; only it reaches the agent port',
       exportName: `${this.stackName}-ClientsSecurityGroupId`,
     });
-    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    if (this.monitoring.dashboard) {
+      new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    }
+    this.logGroupOutputs();
+  }
+
+  /**
+   * One output per log group, since CDK generates their names: each function's, the API's access log
+   * and each CloudWatch-logging profile's sandbox log (docs/operate.md, log groups).
+   */
+  private logGroupOutputs(): void {
+    const functions: [string, SandboxFunction | undefined][] = [
+      ['ApiFunctionLogGroup', this.functions.api],
+      ['LogsFunctionLogGroup', this.functions.logs],
+      ['TaskEventsFunctionLogGroup', this.functions.taskEvents],
+      ['ReconcilerFunctionLogGroup', this.functions.reconciler],
+      ['EventPublisherFunctionLogGroup', this.functions.eventPublisher],
+      ['WebhookFunctionLogGroup', this.functions.webhook],
+    ];
+    for (const [id, fn] of functions) {
+      if (fn)
+        new CfnOutput(this, id, {
+          value: fn.logGroup.logGroupName,
+          description: `Log group of ${fn.node.id}`,
+        });
+    }
+    new CfnOutput(this, 'ApiAccessLogGroup', {
+      value: this.api.accessLogs.logGroupName,
+      description: 'API Gateway access log (one JSON line per request)',
+    });
+    const ids = new Set<string>();
+    for (const profile of this.sandboxes.cloudWatchProfiles) {
+      const id = `SandboxLogGroup${profile.profileName.replace(/[^A-Za-z0-9]/g, '')}`;
+      if (ids.has(id)) throw new Error(`profile names ${profile.profileName} and another share output ${id}`);
+      ids.add(id);
+      new CfnOutput(this, id, {
+        value: profile.logGroup.logGroupName,
+        description: `What sandboxes of profile ${profile.profileName} print (stream <profile>/<container>/<task id>)`,
+      });
+    }
   }
 }
 

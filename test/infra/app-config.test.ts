@@ -1,25 +1,64 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { PLACEHOLDER_IMAGE, readAppConfig } from '../../infra/bin/app-config.js';
+import { readAppConfig } from '../../infra/bin/app-config.js';
+import { EXAMPLE_AGENT_IMAGE, exampleAgentSource } from '../../infra/bin/example-agent.js';
 
 const read = (context: Record<string, unknown>) => readAppConfig((key) => context[key]);
 
 describe('app context', () => {
-  it('defaults to one placeholder profile, a new VPC, IAM auth and a month of logs', () => {
+  it('defaults to the example agent, a new VPC, IAM auth, HTTPS-only egress and a month of logs', () => {
     const config = read({});
     expect(config).toMatchObject({
       stackPrefix: 'AgentSandbox',
-      placeholderImage: true,
+      exampleAgent: true,
       existingVpc: undefined,
       authMode: 'iam',
-      sandboxEgress: 'all',
+      sandboxEgress: 'https-only',
       logRetention: RetentionDays.ONE_MONTH,
+      sandboxLogRetention: RetentionDays.ONE_MONTH,
+      alarms: true,
+      dashboard: true,
+      containerInsights: false,
       automaticBackups: true,
       limits: { tenantMaxLive: undefined, ownerMaxLive: undefined },
     });
     expect(config.profiles).toEqual([
-      { name: 'default', image: PLACEHOLDER_IMAGE, cpu: 1024, memoryMiB: 2048, port: 8080 },
+      {
+        name: 'default',
+        image: EXAMPLE_AGENT_IMAGE,
+        cpu: 1024,
+        memoryMiB: 2048,
+        port: 8080,
+        logging: 'cloudwatch',
+        command: ['node', '--input-type=module', '-e', exampleAgentSource()],
+        user: '1000:1000',
+        healthCheck: { command: ['node', '-e', expect.stringContaining('"http://127.0.0.1:8080/health"')] },
+      },
     ]);
+  });
+
+  it('runs the example agent’s health check on the configured port and path', () => {
+    const [profile] = read({ sandboxPort: '3000', sandboxHealthPath: '/ready' }).profiles;
+    expect(profile?.healthCheck?.command?.[2]).toContain('"http://127.0.0.1:3000/ready"');
+  });
+
+  it('reads the optional monitoring, logging and retention switches', () => {
+    const config = read({
+      alarms: 'false',
+      dashboard: 'false',
+      containerInsights: 'true',
+      sandboxLogging: 'none',
+      sandboxLogRetentionDays: '7',
+      sandboxEgress: 'all',
+    });
+    expect(config).toMatchObject({
+      alarms: false,
+      dashboard: false,
+      containerInsights: true,
+      sandboxLogRetention: RetentionDays.ONE_WEEK,
+      sandboxEgress: 'all',
+    });
+    expect(config.profiles[0]?.logging).toBe('none');
   });
 
   it('reads the image, size and port of the default profile from -c strings', () => {
@@ -29,14 +68,25 @@ describe('app context', () => {
       sandboxMemoryMiB: '4096',
       sandboxPort: '3000',
     });
-    expect(config.placeholderImage).toBe(false);
+    expect(config.exampleAgent).toBe(false);
     expect(config.profiles).toEqual([
-      { name: 'default', image: 'repo/agent:2', cpu: 2048, memoryMiB: 4096, port: 3000 },
+      {
+        name: 'default',
+        image: 'repo/agent:2',
+        cpu: 2048,
+        memoryMiB: 4096,
+        port: 3000,
+        logging: 'cloudwatch',
+      },
     ]);
   });
 
   it('gives the default profile a health check from -c sandboxHealthPath', () => {
-    expect(read({ sandboxHealthPath: '/health' }).profiles[0]?.healthCheck).toEqual({ path: '/health' });
+    expect(
+      read({ sandboxImage: 'repo/agent:2', sandboxHealthPath: '/health' }).profiles[0]?.healthCheck,
+    ).toEqual({
+      path: '/health',
+    });
     expect(() => read({ sandboxHealthPath: 'health' })).toThrow(/sandboxHealthPath/);
   });
 
@@ -61,6 +111,9 @@ describe('app context', () => {
     [{ authMode: 'basic' }, /authMode/],
     [{ sandboxCpu: 'lots' }, /sandboxCpu/],
     [{ logRetentionDays: '2' }, /logRetentionDays/],
+    [{ sandboxLogRetentionDays: '2' }, /sandboxLogRetentionDays/],
+    [{ sandboxLogging: 'stdout' }, /sandboxLogging/],
+    [{ dashboard: 'no' }, /dashboard/],
     [{ assignPublicIp: 'yes', vpcId: 'v', subnetIds: 's' }, /assignPublicIp/],
     [{ profiles: '[]' }, /profiles/],
     [{ apiTokenHashes: '[1]' }, /apiTokenHashes/],

@@ -3,6 +3,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { DOCUMENTED_OPTION_SETS, documentedParameters } from './documented-options.js';
 import { synthApp } from './synth.js';
 
 const TOKENS = JSON.stringify({ ['ab'.repeat(32)]: 'tenant-a' });
@@ -89,6 +90,7 @@ describe('cdk-nag AwsSolutions', () => {
     const rules = [...new Set(acks.map((a) => a.id.replace(/\[.*$/, '')))].sort();
     expect(rules).toEqual([
       'AwsSolutions-APIG4',
+      'AwsSolutions-ECS4',
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
       'AwsSolutions-SQS3',
@@ -98,4 +100,47 @@ describe('cdk-nag AwsSolutions', () => {
     for (const ack of acks.filter((a) => a.id.includes('IAM5')))
       expect(ack.id).toMatch(/IAM5\[Resource::.+\]$/);
   });
+
+  it('acknowledges an AWS managed policy only where a profile names it, one finding per policy', () => {
+    const { app } = synthApp({
+      profiles: [
+        {
+          name: 'reader',
+          image: 'repo/agent:1',
+          cpu: 256,
+          memoryMiB: 512,
+          port: 8080,
+          taskRoleManagedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+        },
+      ],
+    });
+    const iam4 = acknowledgments(app).filter((a) => a.id.startsWith('AwsSolutions-IAM4'));
+    expect(iam4.map((a) => [a.id, a.path])).toEqual([
+      [
+        'AwsSolutions-IAM4[Policy::arn:aws:iam::aws:policy/ReadOnlyAccess]',
+        'Test-Service/Sandboxes/Profile-reader/TaskRole',
+      ],
+    ]);
+  });
+});
+
+describe('every documented option', () => {
+  it('is set by at least one of the option sets synthesized below', () => {
+    const covered = new Set(DOCUMENTED_OPTION_SETS.flatMap(([, context]) => Object.keys(context)));
+    expect(documentedParameters().filter((key) => !covered.has(key))).toEqual([]);
+  });
+
+  // Each set is synthesized as `npm run synth` does it: the cdk-nag plugin of infra/bin/app.ts and the
+  // CloudFormation validation cdk.json turns on, both failing the synthesis on a finding.
+  it.each(DOCUMENTED_OPTION_SETS)(
+    'synthesizes %s with the nag checks and template validation on',
+    {
+      timeout: 60_000,
+    },
+    (_name, context) => {
+      const { app } = synthApp(context);
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+      expect(() => app.synth()).not.toThrow();
+    },
+  );
 });

@@ -39,13 +39,14 @@ const clusterArn = () => ({
   'Fn::GetAtt': [Object.keys(template.findResources('AWS::ECS::Cluster'))[0]!, 'Arn'],
 });
 const onCluster = () => ({ ArnEquals: { 'ecs:cluster': clusterArn() } });
-const arn = (suffix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, suffix]] });
+/** An ARN as the app renders it: cdk.json's enablePartitionLiterals writes the partition out for a known region. */
+const arn = (suffix: string) => `arn:aws${suffix}`;
 
 describe.each([API, RECONCILER])('the %s function', (description) => {
   const statements = statementsOf(description);
 
   it('has exactly the expected statements and nothing else', () => {
-    expect(statements.map((s) => s.Sid ?? actions(s).join(',')).sort()).toEqual(
+    expect(statements.map((s) => s.Sid ?? [...actions(s)].sort().join(',')).sort()).toEqual(
       [
         'CreateChatAccessPoints',
         'DeleteChatAccessPoints',
@@ -56,13 +57,14 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
         'ManageTaskDefinitions',
         'PassSandboxRoles',
         'ReadChatTaskDefinitionTags',
+        'RegisterChatTaskDefinitions',
         'RunChatTasksInCluster',
         'SessionTableItems',
         'TagAccessPointsOnCreate',
         'TagOnCreate',
         'logs:CreateLogStream,logs:PutLogEvents',
-        'sqs:SendMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl',
-        'xray:PutTraceSegments,xray:PutTelemetryRecords',
+        'sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage',
+        'xray:PutTelemetryRecords,xray:PutTraceSegments',
       ]
         .filter((sid) => description === RECONCILER || !sid.startsWith('sqs:'))
         .sort(),
@@ -113,10 +115,21 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
       'ecs:DeregisterTaskDefinition',
       'ecs:DescribeTaskDefinition',
       'ecs:ListTaskDefinitions',
-      'ecs:RegisterTaskDefinition',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);
+  });
+
+  it('registers task definitions only in the per-chat families of this stack', () => {
+    // The Service Authorization Reference gives RegisterTaskDefinition the task-definition resource type.
+    expect(bySid(statements, 'RegisterChatTaskDefinitions')).toEqual({
+      Sid: 'RegisterChatTaskDefinitions',
+      Effect: 'Allow',
+      Action: 'ecs:RegisterTaskDefinition',
+      Resource: arn(':ecs:us-east-1:123456789012:task-definition/Test-Service-chat-*'),
+    });
+    const registering = statements.filter((s) => actions(s).includes('ecs:RegisterTaskDefinition'));
+    expect(registering).toHaveLength(1);
   });
 
   it('passes only the sandbox profiles’ roles, and only to ECS tasks', () => {
@@ -137,10 +150,14 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
       Resource: fileSystemArn,
       Condition: { Null: { 'aws:RequestTag/sandbox:chat-id': 'false' } },
     });
-    expect(bySid(statements, 'DescribeChatAccessPoints').Resource).toEqual([
-      fileSystemArn,
-      arn(':elasticfilesystem:us-east-1:123456789012:access-point/*'),
-    ]);
+    const described = bySid(statements, 'DescribeChatAccessPoints').Resource as unknown[];
+    expect(described).toHaveLength(2);
+    expect(described).toEqual(
+      expect.arrayContaining([
+        fileSystemArn,
+        arn(':elasticfilesystem:us-east-1:123456789012:access-point/*'),
+      ]),
+    );
     expect(bySid(statements, 'DeleteChatAccessPoints')).toMatchObject({
       Resource: arn(':elasticfilesystem:us-east-1:123456789012:access-point/*'),
       Condition: { Null: { 'aws:ResourceTag/sandbox:chat-id': 'false' } },
@@ -150,23 +167,27 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
     });
   });
 
-  it('reads and writes items of the session table and its two indexes, without Scan', () => {
+  it('reads and writes items of the session table and its two indexes, with only the calls the store makes', () => {
     const table = bySid(statements, 'SessionTableItems');
-    expect(actions(table)).not.toContain('dynamodb:Scan');
-    expect(actions(table)).toEqual(
+    // No Scan, BatchWriteItem, ConditionCheckItem or DescribeTable: src/adapters/dynamodb calls none of them.
+    expect([...actions(table)].sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    const tableArn = { 'Fn::ImportValue': expect.stringMatching(/SessionTableArn/) };
+    const resources = table.Resource as unknown[];
+    expect(resources).toHaveLength(3);
+    expect(resources).toEqual(
       expect.arrayContaining([
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:Query',
+        tableArn,
+        { 'Fn::Join': ['', [tableArn, '/index/due']] },
+        { 'Fn::Join': ['', [tableArn, '/index/byTenant']] },
       ]),
     );
-    const tableArn = { 'Fn::ImportValue': expect.stringMatching(/SessionTableArn/) };
-    expect(table.Resource).toEqual([
-      tableArn,
-      { 'Fn::Join': ['', [tableArn, '/index/due']] },
-      { 'Fn::Join': ['', [tableArn, '/index/byTenant']] },
-    ]);
   });
 });
 
@@ -195,11 +216,11 @@ describe('the logs function', () => {
   const statements = statementsOf(LOGS);
 
   it('may only read chat items and the streams of the sandbox log groups', () => {
-    expect(statements.map((s) => s.Sid ?? actions(s).join(',')).sort()).toEqual([
+    expect(statements.map((s) => s.Sid ?? [...actions(s)].sort().join(',')).sort()).toEqual([
       'ReadSandboxLogs',
       'SessionTableReads',
       'logs:CreateLogStream,logs:PutLogEvents',
-      'xray:PutTraceSegments,xray:PutTelemetryRecords',
+      'xray:PutTelemetryRecords,xray:PutTraceSegments',
     ]);
     expect(bySid(statements, 'SessionTableReads')).toMatchObject({
       Action: 'dynamodb:GetItem',
@@ -211,16 +232,7 @@ describe('the logs function', () => {
     expect(bySid(statements, 'ReadSandboxLogs')).toMatchObject({
       Action: 'logs:GetLogEvents',
       Resource: {
-        'Fn::Join': [
-          '',
-          [
-            'arn:',
-            { Ref: 'AWS::Partition' },
-            ':logs:us-east-1:123456789012:log-group:',
-            { Ref: group },
-            ':log-stream:*',
-          ],
-        ],
+        'Fn::Join': ['', ['arn:aws:logs:us-east-1:123456789012:log-group:', { Ref: group }, ':log-stream:*']],
       },
     });
   });
@@ -246,5 +258,21 @@ describe('the scheduler', () => {
       Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][]
     ).find(([, f]) => f.Properties.Description === RECONCILER)?.[0];
     expect(JSON.stringify(statements)).toContain(reconciler);
+  });
+
+  it('may be assumed only by EventBridge Scheduler on behalf of this account', () => {
+    const roles = Object.values(template.findResources('AWS::IAM::Role')) as Resource[];
+    const trust = roles
+      .map((r) => r.Properties.AssumeRolePolicyDocument as { Statement: Statement[] })
+      .flatMap((doc) => doc.Statement)
+      .filter((st) => JSON.stringify(st).includes('scheduler.amazonaws.com'));
+    expect(trust).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+      },
+    ]);
   });
 });

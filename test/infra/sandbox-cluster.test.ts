@@ -12,8 +12,11 @@ const { serviceTemplate: template } = synthApp({
 const { resources, securityGroupId } = templateQueries(template);
 
 describe('sandbox cluster', () => {
-  it('has Container Insights enabled', () => {
+  it('has Container Insights off unless asked, since its metrics grow with the per-chat families', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }],
+    });
+    synthApp({ containerInsights: 'true' }).serviceTemplate.hasResourceProperties('AWS::ECS::Cluster', {
       ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
     });
   });
@@ -237,14 +240,33 @@ describe('security groups', () => {
     });
   });
 
-  it('limits sandbox egress to HTTPS when asked', () => {
-    const { serviceTemplate } = synthApp({ sandboxEgress: 'https-only' });
-    serviceTemplate.hasResourceProperties('AWS::EC2::SecurityGroup', {
+  it('limits sandbox egress to HTTPS and NFS to the file system by default', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: SANDBOX_SG,
       SecurityGroupEgress: [
         { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() },
       ],
     });
-    serviceTemplate.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 2049, ToPort: 2049 });
+    const egress = resources('AWS::EC2::SecurityGroupEgress').filter(
+      ([, r]) =>
+        JSON.stringify(r.Properties.GroupId) ===
+        JSON.stringify({ 'Fn::GetAtt': [securityGroupId(SANDBOX_SG), 'GroupId'] }),
+    );
+    expect(egress.map(([, r]) => r.Properties)).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 2049,
+        ToPort: 2049,
+        DestinationSecurityGroupId: { 'Fn::ImportValue': expect.stringMatching(/MountTargetSecurityGroup/) },
+      }),
+    ]);
+  });
+
+  it('opens sandbox egress to everything only when asked', () => {
+    const { serviceTemplate } = synthApp({ sandboxEgress: 'all' });
+    serviceTemplate.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: SANDBOX_SG,
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: '-1', Description: Match.anyValue() }],
+    });
   });
 });

@@ -134,16 +134,9 @@ describe('chat file system', () => {
             Condition: {
               Bool: { 'aws:SecureTransport': 'true', 'elasticfilesystem:AccessedViaMountTarget': 'true' },
               StringLike: {
-                'elasticfilesystem:AccessPointArn': {
-                  'Fn::Join': [
-                    '',
-                    [
-                      'arn:',
-                      { Ref: 'AWS::Partition' },
-                      ':elasticfilesystem:us-east-1:123456789012:access-point/*',
-                    ],
-                  ],
-                },
+                // cdk.json's enablePartitionLiterals writes the partition out for a known region.
+                'elasticfilesystem:AccessPointArn':
+                  'arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/*',
               },
             },
           },

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -8,6 +9,11 @@ import type { StatefulStack } from '../../infra/stacks/stateful-stack.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** The `context` of cdk.json (feature flags included), which `cdk synth` hands the app. */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
+).context;
+
 export interface SynthResult {
   readonly app: App;
   readonly stateful: StatefulStack;
@@ -17,11 +23,14 @@ export interface SynthResult {
 }
 
 /**
- * Builds the whole app offline with the same wiring as `infra/bin/app.ts`, from a context map. Bundling is skipped
- * (`aws:cdk:bundling-stacks: []`, the CDK's own switch), so no esbuild run happens and tests stay fast.
+ * Builds the whole app offline with the same wiring and the same cdk.json context (feature flags) as
+ * `cdk synth` of `infra/bin/app.ts`, plus a context map. Bundling is skipped (`aws:cdk:bundling-stacks: []`,
+ * the CDK's own switch), so no esbuild run happens and tests stay fast.
  */
 export function synthApp(context: Record<string, unknown> = {}): SynthResult {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], stackPrefix: 'Test', ...context } });
+  const app = new App({
+    context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], stackPrefix: 'Test', ...context },
+  });
   const config = readAppConfig((key) => app.node.tryGetContext(key));
   const { stateful, service } = addControlPlaneStacks(app, config, {
     projectRoot: PROJECT_ROOT,
