@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { AGENT_ID } from '../../src/core/model.js';
 import { MAX_LIVE_LIMIT } from '../../src/core/quota-ports.js';
 import { DEFAULT_STACK_PREFIX } from '../../src/names.js';
 import type { AuthMode } from '../constructs/control-plane-api.js';
@@ -33,6 +34,8 @@ export interface AppConfig {
   readonly limits: { readonly tenantMaxLive?: number; readonly ownerMaxLive?: number };
   /** How long before an expiry `Sandbox Expiring` is sent; unset keeps the functions' 120 s. */
   readonly expiringLeadSeconds?: number;
+  /** The agent of `POST /api/v1/create` without `agent_id`; unset keeps the functions' `default`. */
+  readonly defaultAgentId?: string;
   /** How long the event archive keeps events. */
   readonly eventArchiveRetention: Duration;
   /** An https URL every lifecycle event is POSTed to, signed. */
@@ -41,6 +44,15 @@ export interface AppConfig {
 
 /** Reads one context value; `-c` values arrive as strings, `cdk.json` values as JSON. */
 export type ContextReader = (key: string) => unknown;
+
+/** An agent id context value (1-128 of `[A-Za-z0-9._:-]`), as the API accepts it. */
+function agentId(read: ContextReader, key: string): string | undefined {
+  const value = text(read, key);
+  if (value !== undefined && !AGENT_ID.test(value)) {
+    throw new Error(`context "${key}" must be 1-128 characters from A-Z a-z 0-9 . _ : -`);
+  }
+  return value;
+}
 
 function text(read: ContextReader, key: string): string | undefined {
   const value = read(key);
@@ -229,6 +241,7 @@ export function readAppConfig(read: ContextReader): AppConfig {
       ownerMaxLive: liveLimit(read, 'ownerMaxLive'),
     },
     expiringLeadSeconds: expiringLead(read),
+    defaultAgentId: agentId(read, 'defaultAgentId'),
     eventArchiveRetention: Duration.days(integer(read, 'eventArchiveRetentionDays', 30)),
     webhookUrl: webhookUrl(read),
   };

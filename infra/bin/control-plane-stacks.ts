@@ -44,7 +44,11 @@ export function addControlPlaneStacks(
       containerInsights: config.containerInsights,
     },
     alarmTopicArn: config.alarmTopicArn,
-    lifecycle: { ...config.limits, expiringLeadSeconds: config.expiringLeadSeconds },
+    lifecycle: {
+      ...config.limits,
+      expiringLeadSeconds: config.expiringLeadSeconds,
+      defaultAgentId: config.defaultAgentId,
+    },
     eventBus: stateful.events.bus,
     webhookUrl: config.webhookUrl,
   });

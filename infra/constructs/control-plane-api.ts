@@ -77,7 +77,13 @@ export class ControlPlaneApi extends Construct {
     // logs function.
     const logsIntegration = new HttpLambdaIntegration('Logs', props.logsHandler);
     for (const path of [ROUTE_PATHS.sandboxLogs, ROUTE_PATHS.openApi]) {
-      this.httpApi.addRoutes({ path, methods: [apigw.HttpMethod.GET], integration: logsIntegration });
+      // HEAD too: the app answers HEAD from the GET handler, and anything else goes to the api
+      // function, which answers 405 for these paths.
+      this.httpApi.addRoutes({
+        path,
+        methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD],
+        integration: logsIntegration,
+      });
     }
     // The API contract exempts the health check from authentication, so load balancers and uptime
     // probes can call it unsigned; it answers with no tenant data.

@@ -25,6 +25,8 @@ import type { SandboxProfile } from '../constructs/sandbox-task-definition.js';
 
 /** Lifecycle settings passed to the functions; unset ones keep the functions' own defaults. */
 export interface LifecycleSettings {
+  /** The agent of a create through the original service's route without `agent_id`. */
+  readonly defaultAgentId?: string;
   readonly minIdleTimeoutSeconds?: number;
   readonly defaultIdleTimeoutSeconds?: number;
   readonly defaultMaxLifetimeSeconds?: number;
@@ -72,6 +74,7 @@ export interface ServiceStackProps extends StackProps {
 }
 
 const LIFECYCLE_ENV: Record<keyof LifecycleSettings, string> = {
+  defaultAgentId: ENV.defaultAgentId,
   minIdleTimeoutSeconds: ENV.minIdleTimeoutSeconds,
   defaultIdleTimeoutSeconds: ENV.defaultIdleTimeoutSeconds,
   defaultMaxLifetimeSeconds: ENV.defaultMaxLifetimeSeconds,
@@ -192,6 +195,8 @@ export class ServiceStack extends Stack {
     this.functions.logs.bind(
       sessionTableReadBinding(props.table),
       sandboxLogsBinding(this.sandboxes),
+      // The profiles (names, allow-lists) for the OpenAPI document it serves: only configuration.
+      configBinding({ [ENV.profiles]: this.sandboxes.profilesJson() }),
       lifecycle,
       observability,
       configBinding(authEnvironment(authMode, props)),

@@ -13,9 +13,9 @@ import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { createLogsClient } from '../adapters/logs/client.js';
 import { CloudWatchSandboxLogs } from '../adapters/logs/cloudwatch-logs.js';
-import { authSection, logStreamsSection, tableSection } from '../config/aws.js';
+import { authSection, logStreamsSection, profilesSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
-import { lifecycleSection, withProfiles } from '../config/lifecycle.js';
+import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
 import type { CoreDeps } from '../core/deps.js';
 import type { SandboxRuntime } from '../core/ports.js';
 import { randomIds, systemClock } from '../core/system.js';
@@ -41,6 +41,7 @@ export function createLogsHandler(env: NodeJS.ProcessEnv = process.env) {
     table: tableSection,
     auth: authSection,
     streams: logStreamsSection,
+    profiles: profilesSection,
     lifecycle: lifecycleSection(),
   });
   const observability = createObservability(SERVICES.logs);
@@ -54,7 +55,7 @@ export function createLogsHandler(env: NodeJS.ProcessEnv = process.env) {
     runtime: NO_RUNTIME,
     clock: systemClock,
     ids: randomIds,
-    config: withProfiles(config.lifecycle, { names: Object.keys(config.streams), envAllowLists: {} }),
+    config: withProfiles(config.lifecycle, profileNames(config.profiles)),
     logger,
   };
   const app = createApp({

@@ -51,6 +51,17 @@ const Profiles = z
 const pattern = (regex: RegExp, message: string) => z.string().check(z.regex(regex, message));
 
 /** Everything the ECS runtime launches with: api and reconciler. */
+/** Only the profiles (the logs function: it names them in its document and runs none). */
+export const profilesSection = section({
+  shape: {
+    [ENV.profiles]: json(
+      Profiles,
+      '{ "<profile>": { "taskDefinitionArn", "containerName", "port", "envAllow"? } }',
+    ),
+  },
+  build: (e) => e[ENV.profiles] as Readonly<Record<string, EcsProfile>>,
+});
+
 export const ecsSection = section({
   shape: {
     [ENV.clusterArn]: clusterArn,

@@ -35,6 +35,7 @@ export const DOCUMENT_INFO = {
   title: 'Agent sandbox control plane',
   description:
     "Per-chat sandboxes for hosted AI agents: get or create a chat's sandbox, keep it alive, list, delete, follow its logs and lifecycle events. Errors are RFC 9457 problem details (`application/problem+json`) with a machine `code`. Every answer carries `X-Request-Id` (the one sent, if it matches `^[A-Za-z0-9._:@=+/-]{1,128}$`, or a new one). Authentication is a bearer token (local mode, or SANDBOX_API_TOKENS on AWS) or AWS Signature Version 4 (API Gateway IAM auth).",
+  license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
 } as const;
 
 /** Where a deployment is reached by default: local mode's address and API Gateway's URL form. */

@@ -24,7 +24,7 @@ describe('HTTP API', () => {
       RouteKey: 'ANY /{proxy+}',
       AuthorizationType: 'AWS_IAM',
     });
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 7);
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
@@ -41,9 +41,12 @@ describe('HTTP API', () => {
           JSON.stringify({ 'Fn::GetAtt': [functionId(LOGS_FUNCTION), 'Arn'] }),
       ) ?? [];
     expect(logsIntegration).toBeDefined();
-    for (const path of ['/v1/chats/{chatId}/sandbox/logs', '/v1/openapi.json']) {
+    for (const route of ['/v1/chats/{chatId}/sandbox/logs', '/v1/openapi.json'].flatMap((path) =>
+      ['GET', 'HEAD'].map((method) => `${method} ${path}`),
+    )) {
+      const path = route.split(' ')[1]!;
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-        RouteKey: `GET ${path}`,
+        RouteKey: route,
         AuthorizationType: 'AWS_IAM',
         Target: { 'Fn::Join': ['', ['integrations/', { Ref: logsIntegration }]] },
       });
@@ -59,7 +62,7 @@ describe('HTTP API', () => {
           JSON.stringify(permission.Properties.FunctionName) ===
           JSON.stringify({ 'Fn::GetAtt': [functionId(LOGS_FUNCTION), 'Arn'] }),
       ),
-    ).toHaveLength(2);
+    ).toHaveLength(4);
   });
 
   it('leaves only the health checks unauthenticated, as the API contract says', () => {
@@ -218,6 +221,8 @@ describe('functions', () => {
       },
       POWERTOOLS_METRICS_NAMESPACE: 'AgentSandbox',
       [ENV.authMode]: 'iam',
+      // The profiles, for the document it serves (names, allow-lists); no cluster, subnets or roles.
+      [ENV.profiles]: expect.anything(),
     });
     // The logs function never launches: it is not given the runtime's settings.
     expect(logsFunction.Properties.Timeout).toBe(15);

@@ -61,6 +61,12 @@ describe('app context', () => {
     expect(config.profiles[0]?.logging).toBe('none');
   });
 
+  it("reads the compatibility route's default agent, refusing one the API would refuse", () => {
+    expect(read({}).defaultAgentId).toBeUndefined();
+    expect(read({ defaultAgentId: 'legacy-agent' }).defaultAgentId).toBe('legacy-agent');
+    expect(() => read({ defaultAgentId: 'no spaces' })).toThrow(/defaultAgentId/);
+  });
+
   it('reads the image, size and port of the default profile from -c strings', () => {
     const config = read({
       sandboxImage: 'repo/agent:2',

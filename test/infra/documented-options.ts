@@ -86,6 +86,7 @@ export const DOCUMENTED_OPTION_SETS: [string, Record<string, unknown>][] = [
       tenantMaxLive: '100',
       ownerMaxLive: '5',
       expiringLeadSeconds: '300',
+      defaultAgentId: 'legacy-agent',
       eventArchiveRetentionDays: '7',
       stackPrefix: 'Agents',
     },
