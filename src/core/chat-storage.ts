@@ -154,7 +154,8 @@ export async function writeChatFile(
     throw error;
   }
   await deps.usage.set(scope, key.chatId, after);
-  return result;
+  // Created by this request, also when the layout made an empty history.md just before.
+  return { info: result.info, created: result.created || existing === null };
 }
 
 /** Removes a file; idempotent. */

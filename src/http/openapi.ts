@@ -240,6 +240,7 @@ function restrictEnvByProfile(request: Json | undefined, lifecycle: LifecycleCon
     return {
       if:
         profile === lifecycle.defaultProfile ? { anyOf: [named, { not: { required: ['profile'] } }] } : named,
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable.
       then: { properties: { env: { propertyNames: { pattern: globsSource(patterns) } } } },
     };
   });

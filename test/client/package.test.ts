@@ -39,14 +39,11 @@ try {
 `;
 
 describe('the client package', () => {
-  let buildMs = 0;
   beforeAll(async () => {
-    const started = Date.now();
     await run('npm', ['run', '--silent', 'build:client'], { cwd: ROOT });
-    buildMs = Date.now() - started;
   });
 
-  it('builds in a few seconds, without zod and without loading the SigV4 modules up front', () => {
+  it('builds without zod and without loading the SigV4 modules up front', () => {
     const bundle = readFileSync(BUNDLE, 'utf8');
     expect(bundle).not.toMatch(/zod/);
     expect(bundle).not.toMatch(/^import .* from /m);

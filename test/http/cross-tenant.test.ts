@@ -4,6 +4,9 @@
  * routes come from the served document, and each needs a check here: a new route fails this test
  * until it has one.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { httpHarness, json } from './harness.js';
 
@@ -16,9 +19,15 @@ type Harness = Awaited<ReturnType<typeof httpHarness>>;
 /** A's state as A sees it, to compare before and after B's calls. */
 async function stateOfA(h: Harness) {
   const sandbox = await json(await h.call('GET', `/v1/chats/${CHAT}/sandbox`, { headers: A }));
+  const file = await (await h.call('GET', `/v1/chats/${CHAT}/file?path=notes.txt`, { headers: A })).text();
+  const history = await (await h.call('GET', `/v1/chats/${CHAT}/history`, { headers: A })).text();
+  const files = await json(await h.call('GET', `/v1/chats/${CHAT}/files`, { headers: A }));
   const usage = await json(await h.call('GET', '/v1/usage?ownerId=alice', { headers: A }));
   const list = await json(await h.call('GET', '/v1/sandboxes', { headers: A }));
   return {
+    file,
+    history,
+    files: files.items.map((item: { path: string; etag: string }) => `${item.path} ${item.etag}`),
     sessionId: sandbox.sandbox.sessionId,
     status: sandbox.sandbox.status,
     usage,
@@ -54,6 +63,38 @@ const CHECKS: Record<string, (h: Harness) => Promise<void>> = {
     if (response.status === 429) return;
     expect(response.status).toBe(200);
     expect((await json(response)).agent_id).toBe('other');
+  },
+  // Chat storage: B's chat of the same id is B's own directory.
+  listChatFiles: async (h) => {
+    const response = await h.call('GET', `/v1/chats/${CHAT}/files`, { headers: B });
+    if (response.status === 404) return;
+    const listed = await json(response);
+    expect(listed.items.map((item: { path: string }) => item.path)).not.toContain('notes.txt');
+  },
+  putChatFile: async (h) => {
+    const written = await h.call('PUT', `/v1/chats/${CHAT}/file?path=notes.txt`, {
+      headers: B,
+      body: 'from B',
+    });
+    expect(written.status).toBe(201);
+  },
+  getChatFile: async (h) => {
+    const read = await h.call('GET', `/v1/chats/${CHAT}/file?path=notes.txt`, { headers: B });
+    if (read.status === 200) expect(await read.text()).toBe('from B');
+    else expect(read.status).toBe(404);
+  },
+  deleteChatFile: async (h) => {
+    await h.call('DELETE', `/v1/chats/${CHAT}/file?path=notes.txt`, { headers: B });
+  },
+  getChatHistory: async (h) => {
+    const read = await h.call('GET', `/v1/chats/${CHAT}/history`, { headers: B });
+    if (read.status === 200) expect(await read.text()).not.toContain('A wrote this');
+  },
+  putChatHistory: async (h) => {
+    await h.call('PUT', `/v1/chats/${CHAT}/history`, { headers: B, body: 'B replaced it' });
+  },
+  appendChatHistory: async (h) => {
+    await h.call('POST', `/v1/chats/${CHAT}/history`, { headers: B, body: 'B appended' });
   },
   compatDeleteSandbox: async (h) => {
     const response = await json(await h.call('DELETE', `/api/v1/sandboxes/${CHAT}`, { headers: B }));
@@ -99,6 +140,7 @@ const CHECKS: Record<string, (h: Harness) => Promise<void>> = {
 describe('tenant isolation', () => {
   it('holds on every route of the OpenAPI document', async () => {
     const h = await httpHarness({
+      storageDir: mkdtempSync(join(tmpdir(), 'cross-tenant-')),
       tenants: { 'tenant-b-token-456': 'tenant-b' },
       config: { quotas: { tenantMaxLive: 3, ownerMaxLive: 2, repairGraceSeconds: 60 } },
     });
@@ -106,7 +148,10 @@ describe('tenant isolation', () => {
       headers: A,
       body: { agentId: 'agent-a', ownerId: 'alice' },
     });
+    await h.call('PUT', `/v1/chats/${CHAT}/file?path=notes.txt`, { headers: A, body: 'from A' });
+    await h.call('POST', `/v1/chats/${CHAT}/history`, { headers: A, body: 'A wrote this' });
     const before = await stateOfA(h);
+    expect(before.file).toBe('from A');
 
     const doc = await json(await h.call('GET', '/v1/openapi.json', { headers: A }));
     const operations: string[] = [];

@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
+import type { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
+import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
+import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
+import { localChatDir } from '../../src/adapters/local/local-runtime.js';
+import type { StorageConfig } from '../../src/core/chat-files-port.js';
 import type { LifecycleConfig } from '../../src/core/lifecycle.js';
 import type { SandboxLogs } from '../../src/core/logs-port.js';
 import { createApp, type Router } from '../../src/http/app.js';
 import { localTokenAuth } from '../../src/http/auth.js';
 import { registerDocumentRoute } from '../../src/http/routes/document-route.js';
 import { registerLogsRoutes } from '../../src/http/routes/logs-routes.js';
+import { registerStorageRoutes } from '../../src/http/routes/storage-routes.js';
 import { createTestTable } from '../support/dynamo.js';
 import { coreDeps } from '../support/fakes.js';
 
@@ -21,6 +27,10 @@ export async function httpHarness(
     tenants?: Readonly<Record<string, string>>;
     /** A logs backend: the app serves the logs route over it (as hosts with one do). */
     logs?: SandboxLogs;
+    /** A folder for chat directories: the app serves the storage routes over it (as local mode does). */
+    storageDir?: string;
+    /** Its limits (default: 64 KiB files, 1 MiB per owner). */
+    storageLimits?: StorageConfig;
   } = {},
 ) {
   const deps = coreDeps((await createTestTable()).store, options.config ? { config: options.config } : {});
@@ -38,9 +48,19 @@ export async function httpHarness(
     version: '9.9.9',
     document: registerDocumentRoute,
     ...(options.acceptsHost ? { acceptsHost: options.acceptsHost } : {}),
-    ...(options.logs
-      ? { moreRoutes: (router: Router) => registerLogsRoutes(router, { core: deps, logs: options.logs! }) }
-      : {}),
+    moreRoutes: (router: Router) => {
+      if (options.logs) registerLogsRoutes(router, { core: deps, logs: options.logs });
+      if (options.storageDir) {
+        const dir = options.storageDir;
+        const store = deps.store as DynamoSessionStore;
+        registerStorageRoutes(router, {
+          core: deps,
+          files: new PosixChatFiles({ rootOf: (key) => localChatDir(dir, key) }),
+          usage: new DynamoStorageUsageStore(store.client, store.tableName),
+          config: options.storageLimits ?? { maxFileBytes: 64 * 1024, ownerMaxBytes: 1024 * 1024 },
+        });
+      }
+    },
   });
   const call = (
     method: string,

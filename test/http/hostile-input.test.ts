@@ -4,11 +4,15 @@
  * sent, the answer is never a 5xx, every 4xx is problem+json with a catalogued code, and a refused
  * request starts no sandbox and writes no session.
  */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/core/errors.js';
 import { localHostGuard } from '../../src/local/host-guard.js';
 import {
+  chatFilePath,
   cursor,
   headerSet,
   headersOf,
@@ -52,8 +56,12 @@ async function check(
 
 describe('hostile input', () => {
   let h: Harness;
+  let storageDir: string;
   beforeAll(async () => {
-    h = await httpHarness({ acceptsHost: localHostGuard('127.0.0.1') });
+    storageDir = mkdtempSync(join(tmpdir(), 'hostile-storage-'));
+    mkdirSync(join(storageDir, 'outside'));
+    writeFileSync(join(storageDir, 'outside', 'sentinel'), 'outside');
+    h = await httpHarness({ acceptsHost: localHostGuard('127.0.0.1'), storageDir });
   });
 
   it('never answers get-or-create bodies with a 5xx, and a refused one starts and writes nothing', async () => {
@@ -89,6 +97,27 @@ describe('hostile input', () => {
       ),
       { numRuns: 1_000 },
     );
+  });
+
+  it('never lets a hostile file path out of the chat directory, nor answers it with a 5xx', async () => {
+    const chatId = '77777777-7777-4777-8777-777777777777';
+    await fc.assert(
+      fc.asyncProperty(chatFilePath, fc.constantFrom('PUT', 'GET', 'DELETE'), async (file, m) => {
+        const headers = new Headers({ ...AUTH, Host: 'localhost' });
+        const status = await check(h, {
+          method: m,
+          url: `/v1/chats/${chatId}/file?path=${encodeURIComponent(file)}`,
+          headers,
+          ...(m === 'PUT' ? { body: 'hostile' } : {}),
+        });
+        expect(status).toBeLessThan(500);
+      }),
+      { numRuns: 1_000 },
+    );
+    // Only chat directories were made, and the file outside them is as it was.
+    expect(readdirSync(storageDir).sort()).toEqual(['chats', 'outside']);
+    expect(readdirSync(join(storageDir, 'outside'))).toEqual(['sentinel']);
+    expect(readFileSync(join(storageDir, 'outside', 'sentinel'), 'utf8')).toBe('outside');
   });
 
   it('never answers a forged list cursor with a 5xx', async () => {

@@ -154,6 +154,8 @@ describe('a validating proxy over a whole lifecycle', () => {
         quotas: { tenantMaxLive: 10, ownerMaxLive: 2, repairGraceSeconds: 60 },
       },
       logs,
+      storageDir: dataDir,
+      storageLimits: { maxFileBytes: 100, ownerMaxBytes: 150 },
     });
     const proxy = new OpenApiProxy(await servedDocument(h));
     const send = async (
@@ -387,6 +389,84 @@ describe('a validating proxy over a whole lifecycle', () => {
     });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 
+    // Chat storage: every answer of every route.
+    const fileUrl = (n: number, path: string, query = '') =>
+      `/v1/chats/${CHAT(n)}/file?path=${encodeURIComponent(path)}${query}`;
+    const raw = { 'Content-Type': 'application/octet-stream' };
+    await expectStatus(send('GET', `/v1/chats/${CHAT(20)}/files`), 404);
+    await expectStatus(send('GET', `/v1/chats/${CHAT(20)}/history`), 404);
+    await expectStatus(send('GET', fileUrl(20, 'none')), 404);
+    const stored = await expectStatus(
+      send('PUT', fileUrl(20, 'docs/a.txt', '&ownerId=carol'), { body: '0123456789', headers: raw }),
+      201,
+    );
+    const etag = (await json(stored.clone())).file.etag as string;
+    await expectStatus(
+      send('PUT', fileUrl(20, 'docs/a.txt'), { body: 'abc', headers: { ...raw, 'If-Match': etag } }),
+      200,
+    );
+    await expectStatus(
+      send('PUT', fileUrl(20, 'docs/a.txt'), { body: 'x', headers: { ...raw, 'If-None-Match': '*' } }),
+      412,
+    );
+    await expectStatus(
+      send('PUT', fileUrl(20, 'docs/b.txt', '&ownerId=dave'), { body: 'x', headers: raw }),
+      409,
+    );
+    const sizeGap = 'a file is at most the configured size';
+    await expectStatus(
+      send('PUT', fileUrl(20, 'big'), { body: 'x'.repeat(101), headers: raw, gap: sizeGap }),
+      413,
+    );
+    await expectStatus(send('PUT', fileUrl(20, 'c1'), { body: 'x'.repeat(100), headers: raw }), 201);
+    await expectStatus(
+      send('PUT', fileUrl(20, 'c2'), { body: 'x'.repeat(100), headers: raw, gap: "the owner's byte quota" }),
+      413,
+    );
+    await expectStatus(send('PUT', fileUrl(20, '../escape'), { body: 'x', headers: raw }), 422);
+    await expectStatus(send('GET', fileUrl(20, 'docs/a.txt')), 200);
+    await expectStatus(send('GET', fileUrl(20, 'docs/a.txt'), { headers: { Range: 'bytes=1-' } }), 206);
+    await expectStatus(send('GET', fileUrl(20, 'docs/a.txt'), { headers: { Range: 'bytes=50-' } }), 416);
+    await expectStatus(
+      send('GET', fileUrl(20, 'docs/a.txt'), {
+        headers: { Range: 'lines=1' },
+        gap: 'Range is read as one byte range; its grammar is in the description',
+      }),
+      422,
+    );
+    await expectStatus(send('GET', `/v1/chats/${CHAT(20)}/files?limit=1`), 200);
+    await expectStatus(
+      send('GET', `/v1/chats/${CHAT(20)}/files?cursor=%21`, { gap: 'a cursor must be one the server wrote' }),
+      422,
+    );
+    await expectStatus(send('GET', `/v1/chats/${CHAT(20)}/files?limit=0`), 422);
+    await expectStatus(send('DELETE', fileUrl(20, 'c1')), 200);
+    await expectStatus(send('DELETE', fileUrl(20, '/abs')), 422);
+    await expectStatus(send('GET', `/v1/chats/${CHAT(20)}/history`), 200);
+    await expectStatus(send('PUT', `/v1/chats/${CHAT(20)}/history`, { body: '# A\n', headers: raw }), 200);
+    await expectStatus(send('POST', `/v1/chats/${CHAT(21)}/history`, { body: 'new', headers: raw }), 201);
+    await expectStatus(
+      send('POST', `/v1/chats/${CHAT(20)}/history`, { body: 'x'.repeat(500), headers: raw, gap: sizeGap }),
+      413,
+    );
+    await expectStatus(
+      send('POST', `/v1/chats/${CHAT(20)}/history?ownerId=dave`, { body: 'x', headers: raw }),
+      409,
+    );
+    await expectStatus(send('POST', `/v1/chats/${CHAT(20)}/history`, { body: 'more', headers: raw }), 200);
+    await expectStatus(send('PUT', `/v1/chats/${CHAT(22)}/history`, { body: 'new', headers: raw }), 201);
+    await expectStatus(
+      send('PUT', `/v1/chats/${CHAT(20)}/history`, { body: 'x'.repeat(500), headers: raw, gap: sizeGap }),
+      413,
+    );
+    await expectStatus(
+      send('PUT', `/v1/chats/${CHAT(20)}/history?ownerId=dave`, { body: 'x', headers: raw }),
+      409,
+    );
+    await expectStatus(send('PUT', `/v1/chats/nope/history`, { body: 'x', headers: raw }), 422);
+    await expectStatus(send('POST', `/v1/chats/nope/history`, { body: 'x', headers: raw }), 422);
+    await expectStatus(send('GET', `/v1/chats/nope/history`), 422);
+
     // The old create's own limits and failures.
     await expectStatus(
       send('POST', '/api/v1/create', {
@@ -413,6 +493,13 @@ describe('a validating proxy over a whole lifecycle', () => {
       compatCreateSandbox: { method: 'POST', url: '/api/v1/create', body: { chat_id: CHAT(8) } },
       compatDeleteSandbox: { method: 'DELETE', url: `/api/v1/sandboxes/${CHAT(3)}` },
       getSandboxLogs: { method: 'GET', url: `${sandbox(3)}/logs` },
+      listChatFiles: { method: 'GET', url: `/v1/chats/${CHAT(20)}/files` },
+      putChatFile: { method: 'PUT', url: fileUrl(20, 'z.txt'), body: 'z' },
+      getChatFile: { method: 'GET', url: fileUrl(20, 'docs/a.txt') },
+      deleteChatFile: { method: 'DELETE', url: fileUrl(20, 'docs/a.txt') },
+      getChatHistory: { method: 'GET', url: `/v1/chats/${CHAT(20)}/history` },
+      putChatHistory: { method: 'PUT', url: `/v1/chats/${CHAT(20)}/history`, body: 'h' },
+      appendChatHistory: { method: 'POST', url: `/v1/chats/${CHAT(20)}/history`, body: 'h' },
     };
     const operations = [...new Set(proxy.declared().map((pair) => pair.split(' ')[0]!))];
     expect(operations.filter((id) => !calls[id])).toEqual([]);
@@ -450,6 +537,11 @@ describe('a validating proxy over a whole lifecycle', () => {
       'deleteSandbox',
       'listSandboxes',
       'getSandboxLogs',
+      'listChatFiles',
+      'putChatFile',
+      'deleteChatFile',
+      'putChatHistory',
+      'appendChatHistory',
     ];
     for (const id of [...failing, 'compatCreateSandbox', 'compatDeleteSandbox', 'getUsage']) {
       const call = calls[id]!;
@@ -464,9 +556,12 @@ describe('a validating proxy over a whole lifecycle', () => {
     // keepalive (test/core/concurrency.test.ts), and the tenant limit on the old create (its
     // check is the new create's, test/http/owners-and-quotas.test.ts).
     const unseen = proxy.declared().filter((pair) => !proxy.seen.has(pair));
+    // Reading a file or the history touches only the file system, which this test does not break.
     expect(unseen.sort()).toEqual([
       'compatCreateSandbox 429',
       'compatGetHealth 500',
+      'getChatFile 500',
+      'getChatHistory 500',
       'getHealth 500',
       'getOpenApiDocument 500',
       'keepaliveSandbox 503',

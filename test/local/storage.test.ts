@@ -199,7 +199,7 @@ describe('chat storage (local mode)', () => {
 
   it('replaces and appends to history.md', async () => {
     const chatId = randomUUID();
-    expect((await call('PUT', `/v1/chats/${chatId}/history`, { body: '# Chat\n' })).status).toBe(200);
+    expect((await call('PUT', `/v1/chats/${chatId}/history`, { body: '# Chat\n' })).status).toBe(201);
     await call('POST', `/v1/chats/${chatId}/history`, { body: 'more\n' });
     expect(await (await call('GET', `/v1/chats/${chatId}/history`)).text()).toBe('# Chat\nmore\n');
   });

@@ -159,9 +159,43 @@ export const headerSet = (authorization: string) =>
   });
 
 export const method = fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
+/** Paths inside a chat as a caller might try them: traversal, encodings, links' names, junk. */
+export const chatFilePath = fc.oneof(
+  fc.constantFrom(
+    '../x',
+    '..',
+    '.',
+    'a/../../x',
+    '/etc/passwd',
+    'a\\b',
+    'a//b',
+    'a/',
+    '%2e%2e/x',
+    '..%2fx',
+    'history.md',
+    'HISTORY.MD',
+    '.sandbox-tmp-1',
+    'a\u0000b',
+    'x'.repeat(300),
+    Array.from({ length: 20 }, () => 'd').join('/'),
+    'ok.txt',
+    'dir/ok.txt',
+  ),
+  fc
+    .array(fc.oneof(fc.constantFrom('..', '.', '', 'a', 'ü', ' ', '\\'), fc.string({ maxLength: 8 })), {
+      maxLength: 6,
+    })
+    .map((segments) => segments.join('/')),
+);
+
 export const path = fc.oneof(
   chatIdText.map((id) => `/v1/chats/${id}/sandbox`),
   chatIdText.map((id) => `/v1/chats/${id}/sandbox/keepalive`),
+  chatIdText.map((id) => `/v1/chats/${id}/files`),
+  chatIdText.map((id) => `/v1/chats/${id}/history`),
+  fc
+    .tuple(chatIdText, chatFilePath)
+    .map(([id, file]) => `/v1/chats/${id}/file?path=${encodeURIComponent(file)}`),
   fc.constantFrom('/v1/sandboxes', '/v1/health', '/v1/openapi.json', '/v1/', '/', '/v1/chats//sandbox'),
   fc.string({ maxLength: 30 }).map((text) => `/v1/${encodeURIComponent(text)}`),
 );

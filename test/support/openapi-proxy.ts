@@ -118,7 +118,7 @@ export class OpenApiProxy {
     const content = declared.content as Record<string, Json> | undefined;
     if (content && text.length > 0) {
       const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
-      const entry = content[mediaType];
+      const entry = mediaEntry(content, mediaType);
       if (!entry) fail(`media type ${mediaType} not declared`);
       else if (mediaType.endsWith('json')) {
         let body: unknown;
@@ -184,13 +184,15 @@ export class OpenApiProxy {
         if (requestBody.required) note('body missing');
       } else {
         const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-        const entry = (requestBody.content as Record<string, Json>)[mediaType];
+        const entry = mediaEntry(requestBody.content as Record<string, Json>, mediaType);
         if (!entry) note(`body media type ${mediaType || 'none'} not declared`);
         else {
-          try {
-            this.validate(entry.schema as Json, JSON.parse(exchange.body!), 'request body', note);
-          } catch {
-            note('request body is not JSON');
+          if (mediaType.endsWith('json')) {
+            try {
+              this.validate(entry.schema as Json, JSON.parse(exchange.body!), 'request body', note);
+            } catch {
+              note('request body is not JSON');
+            }
           }
         }
       }
@@ -204,6 +206,11 @@ export class OpenApiProxy {
       fail(`${where}: ${this.ajv.errorsText(validator.errors)}`);
     }
   }
+}
+
+// The content entry for a media type: its own, or that of a range covering it (type/star, star/star).
+function mediaEntry(content: Record<string, Json>, mediaType: string): Json | undefined {
+  return content[mediaType] ?? content[`${mediaType.split('/')[0]}/*`] ?? content['*/*'];
 }
 
 /** `#/components/schemas/X` -> `doc#/$defs/X`, so inline schemas resolve against the document. */
