@@ -288,7 +288,10 @@ function manageStatements(props: SandboxRuntimeBindingProps): iam.PolicyStatemen
       sid: 'CreateChatAccessPoints',
       actions: ['elasticfilesystem:CreateAccessPoint'],
       resources: [storage.fileSystem.fileSystemArn],
-      conditions: { Null: { [`aws:RequestTag/${TAG_KEYS.chatId}`]: 'false' } },
+      conditions: {
+        Null: { [`aws:RequestTag/${TAG_KEYS.chatId}`]: 'false' },
+        StringEquals: { [`aws:RequestTag/${TAG_KEYS.fileSystemId}`]: storage.fileSystem.fileSystemId },
+      },
     }),
     new iam.PolicyStatement({
       sid: 'DescribeChatAccessPoints',
@@ -297,10 +300,14 @@ function manageStatements(props: SandboxRuntimeBindingProps): iam.PolicyStatemen
     }),
     new iam.PolicyStatement({
       sid: 'DeleteChatAccessPoints',
-      // Access point ARNs carry no file system id; the chat tag limits deletes to chat access points.
+      // Access point ARNs carry no file system id: the tag the runtime sets at creation binds deletes
+      // to chat access points of this file system, not another deployment's in the same account.
       actions: ['elasticfilesystem:DeleteAccessPoint'],
       resources: [accessPoints],
-      conditions: { Null: { [`aws:ResourceTag/${TAG_KEYS.chatId}`]: 'false' } },
+      conditions: {
+        Null: { [`aws:ResourceTag/${TAG_KEYS.chatId}`]: 'false' },
+        StringEquals: { [`aws:ResourceTag/${TAG_KEYS.fileSystemId}`]: storage.fileSystem.fileSystemId },
+      },
     }),
     new iam.PolicyStatement({
       sid: 'TagAccessPointsOnCreate',

@@ -65,6 +65,8 @@ export const TAG_KEYS = {
   profile: 'sandbox:profile',
   /** On task definitions: the digest of what the revision was derived from. */
   fingerprint: 'sandbox:fingerprint',
+  /** On chat access points: the file system they belong to, so IAM can bind deletes to this one. */
+  fileSystemId: 'sandbox:file-system-id',
   /** On task definitions: the chat access point the revision mounts. */
   accessPointId: 'sandbox:access-point-id',
 } as const;

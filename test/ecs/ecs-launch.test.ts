@@ -76,6 +76,8 @@ describe('EcsSandboxRuntime.launch', () => {
     expect(accessPoint.FileSystemId).toBe(SETTINGS.fileSystemId);
     expect(accessPoint.ClientToken).toBe(`${SESSION}.0`);
     expect(accessPoint.PosixUser).toEqual({ Uid: 1000, Gid: 1000 });
+    // The file system's id as a tag: IAM binds deletes to this file system's access points by it.
+    expect(accessPoint.Tags).toContainEqual({ Key: 'sandbox:file-system-id', Value: SETTINGS.fileSystemId });
     expect(accessPoint.RootDirectory).toEqual({
       Path: `/chats/${tenantHash(TENANT)}/${CHAT}`,
       CreationInfo: { OwnerUid: 1000, OwnerGid: 1000, Permissions: '750' },

@@ -143,12 +143,16 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
     expect(passRole.Resource).toEqual({ 'Fn::GetAtt': [executionRole, 'Arn'] });
   });
 
-  it('creates and describes access points only on the chat file system, and deletes only chat access points', () => {
+  it('creates and describes access points only on the chat file system, and deletes only its chat access points', () => {
     const fileSystemArn = { 'Fn::ImportValue': expect.stringMatching(/ChatFileSystemArn/) };
+    const fileSystemId = { 'Fn::ImportValue': expect.stringMatching(/ChatFileSystem/) };
     expect(bySid(statements, 'CreateChatAccessPoints')).toMatchObject({
       Action: 'elasticfilesystem:CreateAccessPoint',
       Resource: fileSystemArn,
-      Condition: { Null: { 'aws:RequestTag/sandbox:chat-id': 'false' } },
+      Condition: {
+        Null: { 'aws:RequestTag/sandbox:chat-id': 'false' },
+        StringEquals: { 'aws:RequestTag/sandbox:file-system-id': fileSystemId },
+      },
     });
     const described = bySid(statements, 'DescribeChatAccessPoints').Resource as unknown[];
     expect(described).toHaveLength(2);
@@ -160,7 +164,11 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
     );
     expect(bySid(statements, 'DeleteChatAccessPoints')).toMatchObject({
       Resource: arn(':elasticfilesystem:us-east-1:123456789012:access-point/*'),
-      Condition: { Null: { 'aws:ResourceTag/sandbox:chat-id': 'false' } },
+      // This file system's chat access points only: not another deployment's in the same account.
+      Condition: {
+        Null: { 'aws:ResourceTag/sandbox:chat-id': 'false' },
+        StringEquals: { 'aws:ResourceTag/sandbox:file-system-id': fileSystemId },
+      },
     });
     expect(bySid(statements, 'TagAccessPointsOnCreate').Condition).toEqual({
       StringEquals: { 'elasticfilesystem:CreateAction': 'CreateAccessPoint' },

@@ -15,7 +15,7 @@ import { LaunchError } from '../../core/errors.js';
 import type { ChatKey } from '../../core/model.js';
 import type { Clock, Logger } from '../../core/ports.js';
 import type { AccessPoints } from '../../core/volume-ports.js';
-import { chatRootPath, chatTags } from '../aws-naming.js';
+import { chatRootPath, chatTags, TAG_KEYS } from '../aws-naming.js';
 import { launchErrorFrom } from '../sdk-errors.js';
 
 /** A new access point is usually `available` within a second; creation waits this long at most. */
@@ -56,6 +56,8 @@ export class EfsAccessPoints implements AccessPoints {
           Tags: [
             { Key: 'Name', Value: `chat-${key.chatId}` },
             ...chatTags(key).map((tag) => ({ Key: tag.key, Value: tag.value })),
+            // Access point ARNs name no file system: this tag is what IAM checks a delete against.
+            { Key: TAG_KEYS.fileSystemId, Value: fileSystemId },
           ],
         }),
       );
