@@ -1,8 +1,7 @@
 /**
  * The port of chat storage: each chat's directory tree, reachable with or without a sandbox. Local
- * mode keeps the trees under the data folder, AWS on EFS (read and written by the storage function
- * inside the VPC); both use one POSIX implementation (src/adapters/fs/chat-tree.ts) over a
- * different root.
+ * mode keeps the trees under the data folder, through a POSIX implementation
+ * (src/adapters/fs/chat-tree.ts) that works over any root, an EFS mount included.
  *
  * Paths here are already checked (`checkChatPath`): relative, normalised, `/`-separated, never
  * `history.md` unless the history routes ask. The implementation must still never follow a
@@ -112,6 +111,8 @@ export interface StorageUsageStore {
   get(scope: StorageScope): Promise<Readonly<Record<string, number>>>;
   /** Records the chat's measured bytes. */
   set(scope: StorageScope, chatId: string, bytes: number): Promise<void>;
+  /** Forgets the chat in `scope` (it moved to its owner's scope); nothing when it is not there. */
+  remove(scope: StorageScope, chatId: string): Promise<void>;
 }
 
 /** Chat storage's settings. */

@@ -49,7 +49,9 @@ export function chatPathViolation(path: string, options: { history?: boolean } =
     }
     if (segment.startsWith(TEMPORARY_PREFIX)) return `segments must not start with ${TEMPORARY_PREFIX}`;
   }
-  if (segments.length === 1 && path.toLowerCase() === HISTORY_FILE && !options.history) {
+  // Upper case folds more spellings than lower case (the long s of `hiſtory.md` becomes S).
+  const folded = path.toUpperCase() === HISTORY_FILE.toUpperCase() || path.toLowerCase() === HISTORY_FILE;
+  if (segments.length === 1 && folded && !options.history) {
     return `${HISTORY_FILE} is the chat's history: use /v1/chats/{chatId}/history`;
   }
   return null;

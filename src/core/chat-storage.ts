@@ -30,7 +30,18 @@ export interface StorageDeps {
   readonly config: StorageConfig;
 }
 
+/** A file-system refusal the caller can act on (the agent locked a file or directory). */
+function permissionDenied(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
 function refused(error: unknown, field = 'path'): never {
+  if (permissionDenied(error)) {
+    throw new SandboxError('validation_failed', 'The path cannot be used.', {
+      errors: [{ path: field, message: 'permission denied in the chat directory' }],
+    });
+  }
   if (error instanceof ChatPathRefused) {
     throw new SandboxError('validation_failed', 'The path cannot be used.', {
       errors: [{ path: field, message: error.message }],
@@ -50,7 +61,33 @@ async function guarded<T>(call: () => Promise<T>): Promise<T> {
 
 async function scopeOf(deps: StorageDeps, key: ChatKey): Promise<StorageScope> {
   const ownerId = (await deps.core.quotas.getChat(key))?.ownerId ?? null;
-  return ownerId ? { kind: 'owner', tenant: key.tenant, ownerId } : { kind: 'unowned', tenant: key.tenant };
+  if (!ownerId) return { kind: 'unowned', tenant: key.tenant };
+  // A chat that was unowned when last measured counts for its owner now, and only there.
+  await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
+  return { kind: 'owner', tenant: key.tenant, ownerId };
+}
+
+/**
+ * Runs writes of one scope one at a time, so two writes cannot both pass the quota check on the
+ * same figures. One process serves a local data folder; a host running several would need the
+ * reservation in the store instead.
+ */
+const scopeQueues = new Map<string, Promise<unknown>>();
+
+async function serialised<T>(scope: StorageScope, work: () => Promise<T>): Promise<T> {
+  const name = scope.kind === 'owner' ? `${scope.tenant}\u0000${scope.ownerId}` : `${scope.tenant}\u0000`;
+  const before = scopeQueues.get(name) ?? Promise.resolve();
+  const run = before.then(work, work);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  scopeQueues.set(name, settled);
+  try {
+    return await run;
+  } finally {
+    if (scopeQueues.get(name) === settled) scopeQueues.delete(name);
+  }
 }
 
 /** Whether the chat exists: it has had a sandbox, has an owner, or has files. */
@@ -70,7 +107,7 @@ export async function listChatFiles(
   if (page.items.length === 0 && query.after === undefined && !(await chatExists(deps, key))) {
     throw new SandboxError('chat_not_found', 'The chat has no sandbox, owner or files.');
   }
-  const measured = await deps.files.usage(key, MEASURE_MAX_ENTRIES);
+  const measured = await guarded(() => deps.files.usage(key, MEASURE_MAX_ENTRIES));
   await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
   return { page, totalBytes: measured.bytes };
 }
@@ -84,7 +121,18 @@ export async function readChatFile(
 ): Promise<{ info: ChatFileInfo; body: Buffer; range: ByteRange | null }> {
   const info = await guarded(() => deps.files.stat(key, path));
   if (!info) throw fileNotFound(path);
-  const wanted = range ? range(info.size) : null;
+  let wanted = range ? range(info.size) : null;
+  // One answer carries at most a file's size limit: larger files (an agent may write any) are read
+  // in ranges, and a longer range is shortened (its Content-Range says so).
+  const most = deps.config.maxFileBytes;
+  if (!wanted && info.size > most) {
+    throw new SandboxError(
+      'payload_too_large',
+      `'${path}' has ${info.size} bytes, more than the ${most} one answer carries: read it in ranges (Range: bytes=0-${most - 1}).`,
+    );
+  }
+  if (wanted && wanted.end - wanted.start + 1 > most)
+    wanted = { start: wanted.start, end: wanted.start + most - 1 };
   const read = await guarded(() => deps.files.read(key, path, wanted ?? undefined));
   if (!read) throw fileNotFound(path);
   return { info: read.info, body: read.body, range: wanted };
@@ -99,6 +147,8 @@ export interface WriteOptions {
   readonly exclusive: boolean;
   /** `If-Match`: only replace this version. */
   readonly ifMatch?: string;
+  /** `If-Match: *`: only replace a file that exists. */
+  readonly mustExist?: boolean;
   /** Claims an unowned chat for this owner, as a sandbox create does. */
   readonly ownerId?: string;
   /** Append instead of replace (the history). */
@@ -116,16 +166,30 @@ export async function writeChatFile(
   body: Buffer,
   options: WriteOptions,
 ): Promise<{ info: ChatFileInfo; created: boolean }> {
-  const { files, config } = deps;
   if (options.ownerId) await claimChatOwner(deps.core, key, options.ownerId);
   const scope = await scopeOf(deps, key);
+  return serialised(scope, () => writeInScope(deps, key, scope, path, body, options));
+}
+
+async function writeInScope(
+  deps: StorageDeps,
+  key: ChatKey,
+  scope: StorageScope,
+  path: string,
+  body: Buffer,
+  options: WriteOptions,
+): Promise<{ info: ChatFileInfo; created: boolean }> {
+  const { files, config } = deps;
   const [others, here, existing] = await Promise.all([
     deps.usage.get(scope),
-    files.usage(key, MEASURE_MAX_ENTRIES),
+    guarded(() => files.usage(key, MEASURE_MAX_ENTRIES)),
     guarded(() => files.stat(key, path)),
   ]);
   if (options.ifMatch !== undefined && existing?.etag !== options.ifMatch) {
     throw new SandboxError('precondition_failed', `'${path}' is not at the version If-Match names.`);
+  }
+  if (options.mustExist && !existing) {
+    throw new SandboxError('precondition_failed', `'${path}' does not exist (If-Match: *).`);
   }
   if (options.exclusive && existing) {
     throw new SandboxError('precondition_failed', `'${path}' exists (If-None-Match: *).`);
@@ -162,7 +226,7 @@ export async function writeChatFile(
 export async function removeChatFile(deps: StorageDeps, key: ChatKey, path: string): Promise<boolean> {
   const removed = await guarded(() => deps.files.remove(key, path));
   if (removed) {
-    const measured = await deps.files.usage(key, MEASURE_MAX_ENTRIES);
+    const measured = await guarded(() => deps.files.usage(key, MEASURE_MAX_ENTRIES));
     await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
   }
   return removed;

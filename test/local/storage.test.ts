@@ -154,6 +154,40 @@ describe('chat storage (local mode)', () => {
     expect((await call('PUT', file(chatId, 'two'), { body: 'x'.repeat(900) })).status).toBe(200);
   });
 
+  it('counts a claimed chat only for its owner, and lets no two concurrent writes both pass the quota', async () => {
+    // 1000 bytes in an unowned chat, then the chat is claimed: the unowned budget (2500) is free again.
+    const claimed = randomUUID();
+    expect((await call('PUT', file(claimed, 'a'), { body: 'x'.repeat(1000) })).status).toBe(201);
+    expect((await call('PUT', file(claimed, 'b', '&ownerId=claimer'), { body: 'y' })).status).toBe(201);
+    const unowned = randomUUID();
+    expect((await call('PUT', file(unowned, 'a'), { body: 'x'.repeat(1000) })).status).toBe(201);
+    expect((await call('PUT', file(unowned, 'b'), { body: 'x'.repeat(1000) })).status).toBe(201);
+
+    // Six 1000-byte writes at once for one owner with 2500 bytes: two fit, the others are refused.
+    const racer = randomUUID();
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        call('PUT', file(racer, `f${i}`, '&ownerId=racer'), { body: 'x'.repeat(1000) }).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((status) => status === 201)).toHaveLength(2);
+    expect(statuses.filter((status) => status === 413)).toHaveLength(4);
+  });
+
+  it('reads a file larger than one answer only in ranges, each at most the file size limit', async () => {
+    const chatId = randomUUID();
+    await call('PUT', file(chatId, 'seed'), { body: 'x' });
+    // An agent may write any size into its directory.
+    writeFileSync(join(dataDir, 'chats', 'local', chatId, 'huge.bin'), Buffer.alloc(5000, 7));
+    const whole = await call('GET', file(chatId, 'huge.bin'));
+    expect(whole.status).toBe(413);
+    expect((await json(whole)).detail).toContain('Range');
+    const part = await call('GET', file(chatId, 'huge.bin'), { headers: { Range: 'bytes=0-' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe('bytes 0-999/5000');
+    expect((await part.arrayBuffer()).byteLength).toBe(1000);
+  });
+
   it('refuses hostile paths with 422 and never follows a link planted in the chat directory', async () => {
     const chatId = randomUUID();
     await call('PUT', file(chatId, 'ok.txt'), { body: 'ok' });
@@ -167,6 +201,7 @@ describe('chat storage (local mode)', () => {
       '.',
       'history.md',
       'HISTORY.md',
+      'hi\u017ftory.md',
       'a\u0000b',
     ]) {
       const response = await call('PUT', file(chatId, path), { body: 'x' });

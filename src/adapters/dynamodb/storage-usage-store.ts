@@ -75,4 +75,21 @@ export class DynamoStorageUsageStore implements StorageUsageStore {
     }
     throw new Error('storage usage: the map kept changing shape');
   }
+
+  async remove(scope: StorageScope, chatId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: storageKey(scope),
+          UpdateExpression: 'REMOVE chats.#chat',
+          // Without it an update would create an empty item for a scope that has none.
+          ConditionExpression: 'attribute_exists(chats.#chat)',
+          ExpressionAttributeNames: { '#chat': chatId },
+        }),
+      );
+    } catch (error) {
+      lostCondition(error);
+    }
+  }
 }

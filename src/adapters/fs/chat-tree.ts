@@ -444,6 +444,8 @@ export class PosixChatFiles implements ChatFiles {
       } catch (error) {
         const code = codeOf(error);
         if (code === 'ENOTDIR' || code === 'ELOOP') throw await refusal(path, shown, 'directory');
+        // The agent owns the tree and may lock a directory: that directory is out of reach, no more.
+        if (code === 'EACCES' || code === 'EPERM') throw new ChatPathRefused(`'${shown}' is not readable`);
         if (code !== 'ENOENT' || attempt === 3) throw error;
         if (!create) return null;
       }
@@ -470,6 +472,7 @@ export class PosixChatFiles implements ChatFiles {
         if (code === 'ENOENT') return null;
         if (code === 'ELOOP' || code === 'ENXIO' || code === 'ENOTDIR')
           throw await refusal(target, path, 'file');
+        if (code === 'EACCES' || code === 'EPERM') throw new ChatPathRefused(`'${path}' is not readable`);
         throw error;
       }
       try {

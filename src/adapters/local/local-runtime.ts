@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { envRefusal } from '../../core/env-policy.js';
@@ -64,12 +65,26 @@ export interface LocalRuntimeOptions {
  */
 export const DATA_DIR_MARKER = 'SANDBOX_LOCAL_DATA_DIR';
 
-/** A chat's directory in local mode: `<dataDir>/chats/<tenant, URL-encoded>/<chatId>`. */
+/** Tenant ids that are a safe directory name as they are (`local`): lowercase, no dots. */
+const PLAIN_TENANT = /^(?!t-)[a-z0-9_-]{1,64}$/;
+
+/**
+ * The directory name of a tenant: its id when that is a plain lowercase name, else `t-` and 40 hex
+ * digits of its SHA-256. So no tenant id can name `.`, `..` or another tenant's folder (also on a
+ * case-insensitive file system), and an ARN never exceeds a file name's 255 bytes.
+ */
+export function tenantDirName(tenant: string): string {
+  return PLAIN_TENANT.test(tenant)
+    ? tenant
+    : `t-${createHash('sha256').update(tenant).digest('hex').slice(0, 40)}`;
+}
+
+/** A chat's directory in local mode: `<dataDir>/chats/<tenant directory>/<chatId>`. */
 export function localChatDir(
   dataDir: string,
   chat: { readonly tenant: string; readonly chatId: string },
 ): string {
-  return join(dataDir, 'chats', encodeURIComponent(chat.tenant), chat.chatId);
+  return join(dataDir, 'chats', tenantDirName(chat.tenant), chat.chatId);
 }
 
 interface Sandbox {

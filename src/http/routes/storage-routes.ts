@@ -179,7 +179,11 @@ export const getFileRoute = defineRoute({
   summary: 'Read a file of the chat, whole or a byte range',
   params: ChatParams,
   query: FileQuery,
-  requestHeaders: { Range: text('`bytes=<start>-<end>`, `bytes=<start>-` or `bytes=-<suffix length>`') },
+  requestHeaders: {
+    Range: text(
+      '`bytes=<start>-<end>`, `bytes=<start>-` or `bytes=-<suffix length>`; any other Range is ignored (200)',
+    ),
+  },
   answers: {
     200: { description: 'The file', mediaType: '*/*', headers: FILE_HEADERS },
     206: {
@@ -188,12 +192,16 @@ export const getFileRoute = defineRoute({
       headers: { ...FILE_HEADERS, 'Content-Range': text('`bytes <start>-<end>/<size>`') },
     },
     404: NOT_FOUND,
+    413: {
+      description: 'The file is larger than one answer carries (the file size limit): read it in ranges',
+      problems: ['payload_too_large'],
+    },
     416: {
       description: 'The range is outside the file',
       problems: ['range_not_satisfiable'],
       headers: { 'Content-Range': text('`bytes */<size>`') },
     },
-    422: { description: 'Invalid path or Range', problems: ['validation_failed'] },
+    422: { description: 'Invalid path', problems: ['validation_failed'] },
   },
 });
 
@@ -318,15 +326,14 @@ function decodeCursor(cursor: string): string {
 const RANGE = /^bytes=(\d{0,15})-(\d{0,15})$/;
 
 /**
- * The byte range a `Range` header asks of a file of `size` bytes: null for the whole file, 416
- * when it lies outside, 422 when it is not one range of bytes.
+ * The byte range a `Range` header asks of a file of `size` bytes: null for the whole file (also
+ * for a header this server does not serve: another unit, several ranges; RFC 9110 section 14.2
+ * lets a server ignore those), 416 when the one range lies outside the file.
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | null {
   if (header === undefined) return null;
   const match = RANGE.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '')) {
-    throw invalidRequest([{ path: 'header.Range', message: 'must be one range: bytes=<start>-<end>' }]);
-  }
+  if (!match || (match[1] === '' && match[2] === '')) return null;
   const unsatisfiable = () => new SandboxError('range_not_satisfiable', `The file has ${size} bytes.`);
   if (match[1] === '') {
     const suffix = Number(match[2]);
@@ -337,6 +344,11 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
   if (start >= size || end < start) throw unsatisfiable();
   return { start, end };
+}
+
+/** The bytes of a Buffer as a plain Uint8Array view: no copy. */
+function bytesOf(buffer: Buffer): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(buffer.buffer as ArrayBuffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /** Refuses a body over `maxBytes` before it is written anywhere. */
@@ -369,8 +381,11 @@ export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
     if (none !== undefined && none.trim() !== '*') {
       throw invalidRequest([{ path: 'header.If-None-Match', message: 'only * is supported' }]);
     }
-    const match = c.req.header('if-match');
-    return { exclusive: none !== undefined, ...(match === undefined ? {} : { ifMatch: match.trim() }) };
+    const match = c.req.header('if-match')?.trim();
+    return {
+      exclusive: none !== undefined,
+      ...(match === undefined ? {} : match === '*' ? { mustExist: true } : { ifMatch: match }),
+    };
   };
 
   router.route(listFilesRoute, async (c, { params, query }) => {
@@ -407,9 +422,9 @@ export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
     });
     fileHeaders(c, read.info, read.body.length);
     c.header('Content-Type', contentTypeOf(query.path) ?? 'application/octet-stream');
-    if (!read.range) return c.body(new Uint8Array(read.body), 200);
+    if (!read.range) return c.body(bytesOf(read.body), 200);
     c.header('Content-Range', `bytes ${read.range.start}-${read.range.end}/${read.info.size}`);
-    return c.body(new Uint8Array(read.body), 206);
+    return c.body(bytesOf(read.body), 206);
   });
 
   router.route(deleteFileRoute, async (c, { params, query }) => {
@@ -421,7 +436,7 @@ export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
     const read = await readHistory(deps, keyOf(c, params.chatId));
     fileHeaders(c, read.info, read.body.length);
     c.header('Content-Type', 'text/markdown; charset=utf-8');
-    return c.body(new Uint8Array(read.body), 200);
+    return c.body(bytesOf(read.body), 200);
   });
 
   for (const spec of [putHistoryRoute, appendHistoryRoute]) {
