@@ -67,6 +67,12 @@ export function usageSummary(usage: Usage): string {
   const lines = [`tenant: ${usage.tenant.live} live of ${usage.tenant.limit}`];
   if (usage.owner)
     lines.push(`owner ${usage.owner.ownerId}: ${usage.owner.live} live of ${usage.owner.limit}`);
+  if (usage.storage) {
+    const whose = usage.storage.scope === 'owner' ? 'owner' : 'unowned chats';
+    lines.push(
+      `storage (${whose}): ${usage.storage.usedBytes} of ${usage.storage.limitBytes} bytes in ${usage.storage.chats} chat(s), as last measured`,
+    );
+  }
   lines.push(`finished sessions ${usage.from} to ${usage.to}:`);
   if (usage.days.length === 0) lines.push('  none');
   else {

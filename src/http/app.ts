@@ -1,5 +1,6 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { StorageUsageStore } from '../core/chat-files-port.js';
 import type { CoreDeps } from '../core/deps.js';
 import { type ErrorCode, SandboxError } from '../core/errors.js';
 import type { ChatKey } from '../core/model.js';
@@ -65,6 +66,8 @@ export interface AppDeps {
    * `volume_host_path`; absent: no such path means anything (AWS).
    */
   readonly chatDirectoryOf?: (key: ChatKey) => string;
+  /** Chat storage's measured bytes, where the host serves chat storage (shown by `GET /v1/usage`). */
+  readonly storage?: { readonly usage: StorageUsageStore; readonly ownerMaxBytes: number };
   /** Where the API is reached, for the document's `servers` (the request's own origin comes first). */
   readonly servers?: readonly ServerEntry[];
 }

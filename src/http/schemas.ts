@@ -288,6 +288,21 @@ export const UsageResponse = z
     from: Day,
     to: Day,
     days: z.array(DayTotals),
+    storage: z.nullable(
+      z
+        .object({
+          scope: z.enum(['owner', 'unowned']),
+          usedBytes: z.int(),
+          limitBytes: z.int(),
+          chats: z.int(),
+        })
+        .check(
+          z.meta({
+            description:
+              "Chat storage of the owner (with ownerId) or of the tenant's unowned chats, as last measured: every write through the API measures its chat, what a sandbox writes counts from the next measurement. Null where chat storage is not served.",
+          }),
+        ),
+    ),
   })
   .register(z.globalRegistry, { id: 'Usage' });
 

@@ -143,6 +143,7 @@ async function serveControlPlane(
   }, config.reconcileIntervalSeconds * 1000);
 
   const apiToken = config.apiToken ?? apiTokenOf(config.dataDir);
+  const storageUsage = new DynamoStorageUsageStore(client, config.tableName);
   const app = createApp({
     core: deps,
     authenticate: localTokenAuth(apiToken, config.tenantsByTokenSha256),
@@ -153,12 +154,13 @@ async function serveControlPlane(
       registerStorageRoutes(router, {
         core: deps,
         files: new PosixChatFiles({ rootOf: (key) => localChatDir(config.dataDir, key) }),
-        usage: new DynamoStorageUsageStore(client, config.tableName),
+        usage: storageUsage,
         config: config.storage,
       });
       registerEventRoutes(router, events);
     },
     chatDirectoryOf: (key) => localChatDir(config.dataDir, key),
+    storage: { usage: storageUsage, ownerMaxBytes: config.storage.ownerMaxBytes },
     document: registerDocumentRoute,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -56,6 +56,7 @@ describe('owners, quotas and usage over HTTP', () => {
       from: '2026-11-16',
       to: '2026-11-22',
       days: [],
+      storage: null,
     });
     const owner = await json(await h.call('GET', '/v1/usage?ownerId=alice&from=2026-11-01&to=2026-11-30'));
     expect(owner.owner).toEqual({ ownerId: 'alice', live: 1, limit: 1 });

@@ -152,6 +152,9 @@ describe('chat storage (local mode)', () => {
     expect((await call('GET', file(other, 'three'))).status).toBe(404);
     // Replacing a file counts its new size, not both.
     expect((await call('PUT', file(chatId, 'two'), { body: 'x'.repeat(900) })).status).toBe(200);
+    // The usage route shows the owner's bytes as measured.
+    const usage = await json(await call('GET', '/v1/usage?ownerId=quota-owner'));
+    expect(usage.storage).toEqual({ scope: 'owner', usedBytes: 1900, limitBytes: 2500, chats: 1 });
   });
 
   it('counts a claimed chat only for its owner, and lets no two concurrent writes both pass the quota', async () => {

@@ -1,3 +1,4 @@
+import type { StorageScope } from '../../core/chat-files-port.js';
 import { usageReport } from '../../core/usage.js';
 import type { AppDeps, Router } from '../app.js';
 import { defineRoute } from '../route.js';
@@ -18,7 +19,32 @@ export const usageRoute = defineRoute({
   },
 });
 
-/** `GET /v1/usage`. */
-export function registerUsageRoutes(app: Router, { core }: AppDeps): void {
-  app.route(usageRoute, async (c, { query }) => c.json(await usageReport(core, c.get('tenant'), query), 200));
+/** `GET /v1/usage`, with chat storage's bytes where the host serves chat storage. */
+export function registerUsageRoutes(app: Router, { core, storage }: AppDeps): void {
+  app.route(usageRoute, async (c, { query }) => {
+    const tenant = c.get('tenant');
+    const scope: StorageScope = query.ownerId
+      ? { kind: 'owner', tenant, ownerId: query.ownerId }
+      : { kind: 'unowned', tenant };
+    const [report, chats] = await Promise.all([
+      usageReport(core, tenant, query),
+      storage ? storage.usage.get(scope) : Promise.resolve(null),
+    ]);
+    const measured = chats === null ? null : Object.values(chats);
+    return c.json(
+      {
+        ...report,
+        storage:
+          storage && measured
+            ? {
+                scope: scope.kind,
+                usedBytes: measured.reduce((total, bytes) => total + bytes, 0),
+                limitBytes: storage.ownerMaxBytes,
+                chats: measured.length,
+              }
+            : null,
+      },
+      200,
+    );
+  });
 }
