@@ -42,7 +42,11 @@ export const eventsRoute = defineRoute({
     },
   },
   answers: {
-    200: { description: 'The event stream', mediaType: 'text/event-stream' },
+    200: {
+      description: 'The event stream',
+      mediaType: 'text/event-stream',
+      headers: { 'Cache-Control': { description: '`no-cache`: a stream, never stored', schema: z.string() } },
+    },
     422: { description: 'Invalid Last-Event-ID', problems: ['validation_failed'] },
   },
 });

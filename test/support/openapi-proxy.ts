@@ -36,6 +36,19 @@ interface Operation {
   readonly spec: Json;
 }
 
+/**
+ * Headers of HTTP itself, which OpenAPI does not declare (RFC 9110/9112: how the body is framed
+ * and typed, the date); any other header an answer carries must be in the document.
+ */
+const FRAMING_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'date',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+]);
+
 /** The statuses that mean "your request is invalid". */
 const INVALID_REQUEST = new Set([400, 413, 415, 422]);
 
@@ -104,6 +117,12 @@ export class OpenApiProxy {
     if (!declared) {
       fail(`status not declared for ${operation.id}`);
       return;
+    }
+    const declaredNames = new Set(
+      Object.keys((declared.headers ?? {}) as Json).map((name) => name.toLowerCase()),
+    );
+    for (const name of response.headers.keys()) {
+      if (!FRAMING_HEADERS.has(name) && !declaredNames.has(name)) fail(`header ${name} not declared`);
     }
     for (const [name, header] of Object.entries((declared.headers ?? {}) as Record<string, Json>)) {
       const value = response.headers.get(name);
