@@ -243,4 +243,22 @@ Without a flag, prints the markdown as it is. A write prints the new size; --jso
   },
 };
 
-export const STORAGE_COMMANDS: readonly Command[] = [files, upload, download, rm, history];
+const purge: Command = {
+  name: 'purge',
+  summary: 'Purge a chat: its files, history and records (its sandbox must have stopped)',
+  usage: 'purge <chatId>',
+  help: `Prints 'purging' (everything is gone some 15 s later; the chat takes no sandbox or write
+meanwhile) or 'not_found' (exit 0). A chat whose sandbox has not stopped is chat_has_active_sandbox
+(exit 1): delete the sandbox first. --json prints {result, purgingAt}.`,
+  options: {},
+  async run(run) {
+    const chatId = chatOf(run, 'purge');
+    const purged = await run.client.purgeChat(chatId, signalOf(run));
+    if (run.json) run.out(JSON.stringify(purged, null, 2));
+    else if (purged.result === 'purging') run.out(`purging chat ${chatId} (since ${purged.purgingAt})`);
+    else run.out(`not_found: chat ${chatId} has nothing to purge`);
+    return EXIT.ok;
+  },
+};
+
+export const STORAGE_COMMANDS: readonly Command[] = [files, upload, download, rm, history, purge];

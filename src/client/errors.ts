@@ -94,6 +94,8 @@ const CLASS_OF_CODE: Record<ErrorCode, ApiErrorClass> = {
   workspace_quota_exceeded: StorageQuotaExceededError,
   sandbox_conflict: ConflictError,
   owner_conflict: ConflictError,
+  chat_has_active_sandbox: ConflictError,
+  chat_purging: ConflictError,
   quota_exceeded: QuotaExceededError,
   launch_failed: UnavailableError,
   capacity_unavailable: UnavailableError,

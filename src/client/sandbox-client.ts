@@ -25,6 +25,7 @@ import type {
   ChatFileRemoved,
   ChatFilesQuery,
   ChatFileWritten,
+  ChatPurge,
   DeleteResult,
   EventMessage,
   GetOrCreateRequest,
@@ -242,6 +243,15 @@ export class SandboxClient {
   /** `DELETE /v1/chats/{chatId}/file?path=`: removes the file; `not_found` when there was none. */
   deleteFile(chatId: string, path: string, options: CallOptions = {}): Promise<ChatFileRemoved> {
     return this.storage.deleteFile(chatId, path, options);
+  }
+
+  /**
+   * Purges the chat: files, history, records. `purging` at once (the chat then takes no sandbox
+   * and no write, `ConflictError` with `chat_purging`), everything gone some 15 s later; a chat
+   * whose sandbox has not stopped is `ConflictError` with `chat_has_active_sandbox`.
+   */
+  purgeChat(chatId: string, options: CallOptions = {}): Promise<ChatPurge> {
+    return this.storage.purgeChat(chatId, options);
   }
 
   /** `GET /v1/chats/{chatId}/history`: the chat's `history.md` as text. */

@@ -11,6 +11,7 @@ import type {
   ChatFileRemoved,
   ChatFilesQuery,
   ChatFileWritten,
+  ChatPurge,
   FileRange,
 } from './types.js';
 
@@ -127,6 +128,10 @@ export class StorageCalls {
       query: { path },
       ...signalOf(options),
     });
+  }
+
+  purgeChat(chatId: string, options: CallOptions): Promise<ChatPurge> {
+    return this.transport.json({ method: 'DELETE', path: chatPath(chatId), ...signalOf(options) });
   }
 
   async getHistory(chatId: string, options: CallOptions): Promise<string> {

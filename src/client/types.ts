@@ -9,6 +9,7 @@ import type {
   appendHistoryRoute,
   deleteFileRoute,
   listFilesRoute,
+  purgeChatRoute,
   putFileRoute,
   putHistoryRoute,
 } from '../http/routes/storage-routes.js';
@@ -96,6 +97,8 @@ export type ChatFilesQuery = z.input<(typeof listFilesRoute)['query']>;
 export type ChatFileWritten = z.infer<AnswerSchema<typeof putFileRoute, 201>>;
 /** `DELETE /v1/chats/{chatId}/file`: `not_found` when there was no such file. */
 export type ChatFileRemoved = z.infer<AnswerSchema<typeof deleteFileRoute, 200>>;
+/** `DELETE /v1/chats/{chatId}`: `purging` (under way; about 15 s until everything is gone) or `not_found`. */
+export type ChatPurge = z.infer<AnswerSchema<typeof purgeChatRoute, 202>>;
 
 /** Compiles only when `A` and `B` are one type. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -122,3 +122,20 @@ export interface StorageConfig {
   /** Bytes an owner's chats may hold together (the tenant's unowned chats share one such budget). */
   readonly ownerMaxBytes: number;
 }
+
+/**
+ * Purges of chats: a mark on the chat's record while one is under way (creates and writes refuse
+ * the chat meanwhile), found again through the due index if the purge stops half-way.
+ */
+export interface ChatPurges {
+  /** Marks the chat purging from `now` (or answers the mark already there), due at `dueAt`. */
+  mark(key: ChatKey, now: number, dueAt: number): Promise<number>;
+  /** Takes the mark `purgingAt` away again (the purge was given up). */
+  cancel(key: ChatKey, purgingAt: number): Promise<void>;
+  /** Marks due at or before `dueBy`. */
+  listDue(dueBy: number): AsyncIterable<{ readonly key: ChatKey; readonly purgingAt: number }>;
+  /** Removes the chat's final session record, if it is final. */
+  removeSession(key: ChatKey): Promise<void>;
+  /** Removes the chat's record (owner and mark) if the mark is still `purgingAt`: the purge is done. */
+  finish(key: ChatKey, purgingAt: number): Promise<void>;
+}

@@ -10,6 +10,7 @@ import {
   type ChatFiles,
   type ChatFilesPage,
   ChatPathRefused,
+  type ChatPurges,
   type StorageConfig,
   type StorageScope,
   type StorageUsageStore,
@@ -18,7 +19,8 @@ import { HISTORY_FILE } from './chat-paths.js';
 import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import type { ChatKey } from './model.js';
-import { claimChatOwner } from './quotas.js';
+import { isTerminal } from './model.js';
+import { claimChatOwner, TAKE_WINDOW_MS } from './quotas.js';
 
 /** Entries a size measurement walks at most; a larger chat counts as measured so far. */
 export const MEASURE_MAX_ENTRIES = 100_000;
@@ -27,6 +29,7 @@ export interface StorageDeps {
   readonly core: Pick<CoreDeps, 'store' | 'quotas' | 'clock' | 'logger'>;
   readonly files: ChatFiles;
   readonly usage: StorageUsageStore;
+  readonly purges: ChatPurges;
   readonly config: StorageConfig;
 }
 
@@ -59,8 +62,12 @@ async function guarded<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-async function scopeOf(deps: StorageDeps, key: ChatKey): Promise<StorageScope> {
-  const ownerId = (await deps.core.quotas.getChat(key))?.ownerId ?? null;
+async function scopeOf(deps: StorageDeps, key: ChatKey, write = false): Promise<StorageScope> {
+  const chat = await deps.core.quotas.getChat(key);
+  if (write && chat?.purgingAt) {
+    throw new SandboxError('chat_purging', 'The chat is being purged; it takes no writes until that ends.');
+  }
+  const ownerId = chat?.ownerId ?? null;
   if (!ownerId) return { kind: 'unowned', tenant: key.tenant };
   // A chat that was unowned when last measured counts for its owner now, and only there.
   await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
@@ -167,7 +174,7 @@ export async function writeChatFile(
   options: WriteOptions,
 ): Promise<{ info: ChatFileInfo; created: boolean }> {
   if (options.ownerId) await claimChatOwner(deps.core, key, options.ownerId);
-  const scope = await scopeOf(deps, key);
+  const scope = await scopeOf(deps, key, true);
   return serialised(scope, () => writeInScope(deps, key, scope, path, body, options));
 }
 
@@ -224,6 +231,7 @@ async function writeInScope(
 
 /** Removes a file; idempotent. */
 export async function removeChatFile(deps: StorageDeps, key: ChatKey, path: string): Promise<boolean> {
+  await scopeOf(deps, key, true);
   const removed = await guarded(() => deps.files.remove(key, path));
   if (removed) {
     const measured = await guarded(() => deps.files.usage(key, MEASURE_MAX_ENTRIES));
@@ -247,4 +255,76 @@ export async function readHistory(
     if (!read) throw fileNotFound(HISTORY_FILE);
   }
   return read;
+}
+
+/**
+ * A purge waits this long after its mark before it removes anything: a create that read the chat
+ * record just before the mark has claimed its session by then (it claims within the take window
+ * or gives up), so the purge sees it and gives up instead.
+ */
+export const PURGE_SETTLE_MS = TAKE_WINDOW_MS + 5_000;
+
+/**
+ * Starts purging the chat: its directory, its session and chat records, its storage figures. 409
+ * while a sandbox is live; `not_found` for a chat that has nothing. The chat refuses new sandboxes
+ * and writes from now on; `finishPurges` removes everything once the settle time has passed.
+ */
+export async function purgeChat(
+  deps: StorageDeps,
+  key: ChatKey,
+): Promise<{ readonly result: 'purging' | 'not_found'; readonly purgingAt: number | null }> {
+  const { store, clock } = deps.core;
+  const live = () =>
+    new SandboxError(
+      'chat_has_active_sandbox',
+      'The chat has a live sandbox: delete it first, then purge the chat.',
+    );
+  const [session, chat] = await Promise.all([store.get(key), deps.core.quotas.getChat(key)]);
+  if (session && !isTerminal(session)) throw live();
+  if (chat?.purgingAt) return { result: 'purging', purgingAt: chat.purgingAt };
+  if (!session && !chat && (await guarded(() => deps.files.list(key, { limit: 1 }))).items.length === 0) {
+    return { result: 'not_found', purgingAt: null };
+  }
+  const now = clock.now();
+  const purgingAt = await deps.purges.mark(key, now, now + PURGE_SETTLE_MS);
+  // A sandbox that started between the read and the mark: give the purge up at once.
+  const after = await store.get(key);
+  if (after && !isTerminal(after)) {
+    await deps.purges.cancel(key, purgingAt);
+    throw live();
+  }
+  return { result: 'purging', purgingAt };
+}
+
+/**
+ * Finishes every purge past its settle time: removes the chat's directory, its final session
+ * record and storage figures, then the chat record with the mark. A purge whose chat has a live
+ * session (it started before the mark) is given up. Resumable: each step is idempotent.
+ */
+export async function finishPurges(deps: StorageDeps): Promise<{ purged: number; abandoned: number }> {
+  const { store, clock, logger } = deps.core;
+  let purged = 0;
+  let abandoned = 0;
+  for await (const { key, purgingAt } of deps.purges.listDue(clock.now())) {
+    try {
+      const session = await store.get(key);
+      if (session && !isTerminal(session)) {
+        logger.warn('a sandbox started before the purge took hold: the purge is given up', { ...key });
+        await deps.purges.cancel(key, purgingAt);
+        abandoned += 1;
+        continue;
+      }
+      const chat = await deps.core.quotas.getChat(key);
+      await deps.files.purge(key);
+      await deps.purges.removeSession(key);
+      await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
+      if (chat?.ownerId)
+        await deps.usage.remove({ kind: 'owner', tenant: key.tenant, ownerId: chat.ownerId }, key.chatId);
+      await deps.purges.finish(key, purgingAt);
+      purged += 1;
+    } catch (error) {
+      logger.error('a purge failed; the next pass tries again', { ...key, error });
+    }
+  }
+  return { purged, abandoned };
 }

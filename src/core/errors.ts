@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'workspace_quota_exceeded',
   'sandbox_conflict',
   'owner_conflict',
+  'chat_has_active_sandbox',
+  'chat_purging',
   'quota_exceeded',
   'unknown_profile',
   'invalid_cursor',

@@ -117,6 +117,15 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
         throw error;
       }
     }
+    // After the take: a purge marked before this read is seen here, and one marked after it waits
+    // out the take window, by which time this create has claimed (and the purge gives up) or not.
+    if ((await deps.quotas.getChat(key))?.purgingAt) {
+      await giveBack(deps, key, taken);
+      throw new SandboxError(
+        'chat_purging',
+        'The chat is being purged; it takes no new sandbox until that ends.',
+      );
+    }
     if (clock.now() - taken.at > TAKE_WINDOW_MS) {
       // Stalled since the take: its units may be another create's by now, and a claim this late
       // could land after the recount judged them. Give them back and go round.

@@ -20,10 +20,12 @@ export type QuotaScope =
   | { readonly kind: 'tenant'; readonly tenant: string }
   | { readonly kind: 'owner'; readonly tenant: string; readonly ownerId: string };
 
-/** What a chat record says: its owner, when it has one. */
+/** What a chat record says: its owner, when it has one, and whether it is being purged. */
 export interface ChatRecord extends ChatKey {
   readonly ownerId: string | null;
   readonly createdAt: number;
+  /** Epoch ms a purge of the chat began; null when none is under way. */
+  readonly purgingAt?: number | null;
 }
 
 export type OwnerClaim = { readonly ok: true } | { readonly ok: false; readonly ownerId: string };

@@ -1,6 +1,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { DynamoChatPurges } from '../adapters/dynamodb/chat-purges.js';
 import { localDynamoClient, type StaticCredentials } from '../adapters/dynamodb/client.js';
 import { ensureTable, streamArnOf } from '../adapters/dynamodb/ensure-table.js';
 import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
@@ -10,6 +11,7 @@ import { localStreamsClient, StreamTail } from '../adapters/dynamodb/stream-tail
 import { PosixChatFiles } from '../adapters/fs/chat-tree.js';
 import { LocalSandboxLogs } from '../adapters/local/local-logs.js';
 import { LocalProcessRuntime, localChatDir } from '../adapters/local/local-runtime.js';
+import { finishPurges, type StorageDeps } from '../core/chat-storage.js';
 import type { CoreDeps } from '../core/deps.js';
 import type { Logger } from '../core/ports.js';
 import { reconcile } from '../core/reconcile.js';
@@ -133,9 +135,18 @@ async function serveControlPlane(
   const holder = `local:${config.dataDir}`;
   await reconcile(deps, { holder, verifyAll: true });
   let passes = Promise.resolve();
+  // Chat storage: the chat directories under the data folder, and purges the passes finish.
+  const storage: StorageDeps = {
+    core: deps,
+    files: new PosixChatFiles({ rootOf: (key) => localChatDir(config.dataDir, key) }),
+    usage: new DynamoStorageUsageStore(client, config.tableName),
+    purges: new DynamoChatPurges(client, config.tableName),
+    config: config.storage,
+  };
   const timer = setInterval(() => {
     passes = passes
       .then(() => reconcile(deps, { holder }))
+      .then(() => finishPurges(storage))
       .then(
         () => undefined,
         (error: unknown) => logger.error('reconcile pass failed', { error }),
@@ -143,7 +154,6 @@ async function serveControlPlane(
   }, config.reconcileIntervalSeconds * 1000);
 
   const apiToken = config.apiToken ?? apiTokenOf(config.dataDir);
-  const storageUsage = new DynamoStorageUsageStore(client, config.tableName);
   const app = createApp({
     core: deps,
     authenticate: localTokenAuth(apiToken, config.tenantsByTokenSha256),
@@ -151,16 +161,11 @@ async function serveControlPlane(
     acceptsHost: localHostGuard(config.host, config.allowedHosts),
     moreRoutes: (router) => {
       registerLogsRoutes(router, { core: deps, logs: new LocalSandboxLogs(config.dataDir) });
-      registerStorageRoutes(router, {
-        core: deps,
-        files: new PosixChatFiles({ rootOf: (key) => localChatDir(config.dataDir, key) }),
-        usage: storageUsage,
-        config: config.storage,
-      });
+      registerStorageRoutes(router, storage);
       registerEventRoutes(router, events);
     },
     chatDirectoryOf: (key) => localChatDir(config.dataDir, key),
-    storage: { usage: storageUsage, ownerMaxBytes: config.storage.ownerMaxBytes },
+    storage: { usage: storage.usage, ownerMaxBytes: config.storage.ownerMaxBytes },
     document: registerDocumentRoute,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

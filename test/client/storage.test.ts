@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ConflictError,
   InvalidRequestError,
   NotFoundError,
   PreconditionFailedError,
@@ -127,6 +128,18 @@ describe('SandboxClient chat storage', () => {
     );
     expect(stale).toBeInstanceOf(PreconditionFailedError);
     expect(new TextDecoder().decode((await client.getFile(chatId, 'draft.md')).body)).toBe('# two\n');
+  });
+
+  it('purges a chat: purging at once, then its writes are ConflictError chat_purging', async () => {
+    const chatId = randomUUID();
+    await client.putFile(chatId, 'a.txt', 'x');
+    const purge = await client.purgeChat(chatId);
+    expect(purge.result).toBe('purging');
+    expect(Number.isNaN(Date.parse(purge.purgingAt!))).toBe(false);
+    const refused = await rejectionOf(client.putFile(chatId, 'b.txt', 'y'));
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect((refused as ConflictError).code).toBe('chat_purging');
+    expect((await client.purgeChat(randomUUID())).result).toBe('not_found');
   });
 
   it('reads, replaces and appends to the history', async () => {

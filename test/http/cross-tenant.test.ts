@@ -96,6 +96,11 @@ const CHECKS: Record<string, (h: Harness) => Promise<void>> = {
   appendChatHistory: async (h) => {
     await h.call('POST', `/v1/chats/${CHAT}/history`, { headers: B, body: 'B appended' });
   },
+  purgeChat: async (h) => {
+    // B's chat of that id is B's own: purging it (or being refused for B's live sandbox) is B's.
+    const purge = await h.call('DELETE', `/v1/chats/${CHAT}`, { headers: B });
+    expect([200, 202, 409]).toContain(purge.status);
+  },
   compatDeleteSandbox: async (h) => {
     const response = await json(await h.call('DELETE', `/api/v1/sandboxes/${CHAT}`, { headers: B }));
     expect(response.result === 'not_found' || response.session_id !== null).toBe(true);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DynamoChatPurges } from '../../src/adapters/dynamodb/chat-purges.js';
 import type { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
 import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
 import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
@@ -57,6 +58,7 @@ export async function httpHarness(
           core: deps,
           files: new PosixChatFiles({ rootOf: (key) => localChatDir(dir, key) }),
           usage: new DynamoStorageUsageStore(store.client, store.tableName),
+          purges: new DynamoChatPurges(store.client, store.tableName),
           config: options.storageLimits ?? { maxFileBytes: 64 * 1024, ownerMaxBytes: 1024 * 1024 },
         });
       }

@@ -466,6 +466,15 @@ describe('a validating proxy over a whole lifecycle', () => {
       409,
     );
     await expectStatus(send('PUT', `/v1/chats/nope/history`, { body: 'x', headers: raw }), 422);
+    // Purge: refused while live, under way for a chat with something, nothing for a chat without.
+    await expectStatus(send('DELETE', `/v1/chats/${CHAT(1)}`), 409);
+    await expectStatus(send('DELETE', `/v1/chats/${CHAT(21)}`), 202);
+    // While it is purged, the chat takes no write and no sandbox.
+    await expectStatus(send('DELETE', fileUrl(21, 'x')), 409);
+    await expectStatus(send('PUT', fileUrl(21, 'x'), { body: 'x', headers: raw }), 409);
+    await expectStatus(send('PUT', sandbox(21), { body: { agentId: 'a1' } }), 409);
+    await expectStatus(send('DELETE', `/v1/chats/${CHAT(30)}`), 200);
+    await expectStatus(send('DELETE', '/v1/chats/nope'), 422);
     await expectStatus(send('POST', `/v1/chats/nope/history`, { body: 'x', headers: raw }), 422);
     await expectStatus(send('GET', `/v1/chats/nope/history`), 422);
 
@@ -502,6 +511,7 @@ describe('a validating proxy over a whole lifecycle', () => {
       getChatHistory: { method: 'GET', url: `/v1/chats/${CHAT(20)}/history` },
       putChatHistory: { method: 'PUT', url: `/v1/chats/${CHAT(20)}/history`, body: 'h' },
       appendChatHistory: { method: 'POST', url: `/v1/chats/${CHAT(20)}/history`, body: 'h' },
+      purgeChat: { method: 'DELETE', url: `/v1/chats/${CHAT(24)}` },
     };
     const operations = [...new Set(proxy.declared().map((pair) => pair.split(' ')[0]!))];
     expect(operations.filter((id) => !calls[id])).toEqual([]);
@@ -544,6 +554,7 @@ describe('a validating proxy over a whole lifecycle', () => {
       'deleteChatFile',
       'putChatHistory',
       'appendChatHistory',
+      'purgeChat',
     ];
     for (const id of [...failing, 'compatCreateSandbox', 'compatDeleteSandbox', 'getUsage']) {
       const call = calls[id]!;

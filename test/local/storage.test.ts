@@ -4,10 +4,16 @@
  * refused paths and links, and tenant isolation.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoChatPurges } from '../../src/adapters/dynamodb/chat-purges.js';
+import type { DynamoSessionStore } from '../../src/adapters/dynamodb/session-store.js';
+import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
+import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
+import { localChatDir } from '../../src/adapters/local/local-runtime.js';
+import { finishPurges, PURGE_SETTLE_MS, type StorageDeps } from '../../src/core/chat-storage.js';
 import { parseLocalConfig } from '../../src/local/config.js';
 import { type LocalControlPlane, startLocalControlPlane } from '../../src/local/control-plane.js';
 import { silentLogger } from '../support/fakes.js';
@@ -233,6 +239,64 @@ describe('chat storage (local mode)', () => {
     expect((await call('GET', `/v1/chats/${chatId}/files`, { token: OTHER })).status).toBe(404);
     await call('PUT', file(chatId, 'mine.txt'), { body: 'tenant b', token: OTHER });
     expect(await (await call('GET', file(chatId, 'mine.txt'))).text()).toBe('tenant local');
+  });
+
+  it('purges a chat: refused while live, then no new sandbox or write, then nothing left', async () => {
+    const chatId = randomUUID();
+    await call('PUT', file(chatId, 'keep.txt', '&ownerId=purger'), { body: 'data' });
+    await call('PUT', `/v1/chats/${chatId}/sandbox`, {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ agentId: 'a1', ownerId: 'purger', waitSeconds: 20 }),
+    });
+    const refused = await call('DELETE', `/v1/chats/${chatId}`);
+    expect(refused.status).toBe(409);
+    expect((await json(refused)).code).toBe('chat_has_active_sandbox');
+    await call('DELETE', `/v1/chats/${chatId}/sandbox`);
+    await expect
+      .poll(async () => (await json(await call('GET', `/v1/chats/${chatId}/sandbox`))).sandbox.status)
+      .toBe('stopped');
+
+    const purging = await call('DELETE', `/v1/chats/${chatId}`);
+    expect(purging.status).toBe(202);
+    expect((await json(purging)).result).toBe('purging');
+    // While it runs, the chat takes no sandbox and no write.
+    const create = await call('PUT', `/v1/chats/${chatId}/sandbox`, {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ agentId: 'a1' }),
+    });
+    expect((await json(create)).code).toBe('chat_purging');
+    expect((await json(await call('PUT', file(chatId, 'late.txt'), { body: 'x' }))).code).toBe(
+      'chat_purging',
+    );
+    expect((await json(await call('DELETE', file(chatId, 'keep.txt')))).code).toBe('chat_purging');
+    expect((await call('DELETE', `/v1/chats/${chatId}`)).status).toBe(202);
+
+    // A pass after the settle time removes everything (a clock ahead stands in for the wait).
+    const { store, quotas } = plane.deps;
+    const client = (store as DynamoSessionStore).client;
+    const table = (store as DynamoSessionStore).tableName;
+    const later: StorageDeps = {
+      core: {
+        ...plane.deps,
+        clock: { now: () => Date.now() + PURGE_SETTLE_MS + 1_000, sleep: async () => {} },
+      },
+      files: new PosixChatFiles({ rootOf: (key) => localChatDir(dataDir, key) }),
+      usage: new DynamoStorageUsageStore(client, table),
+      purges: new DynamoChatPurges(client, table),
+      config: { maxFileBytes: 1000, ownerMaxBytes: 2500 },
+    };
+    expect((await finishPurges(later)).purged).toBeGreaterThanOrEqual(1);
+    expect(existsSync(join(dataDir, 'chats', 'local', chatId))).toBe(false);
+    expect(await store.get({ tenant: 'local', chatId })).toBeNull();
+    expect(await quotas.getChat({ tenant: 'local', chatId })).toBeNull();
+    expect((await call('GET', `/v1/chats/${chatId}/files`)).status).toBe(404);
+    expect((await json(await call('GET', '/v1/usage?ownerId=purger'))).storage).toMatchObject({
+      usedBytes: 0,
+      chats: 0,
+    });
+    // The chat id is free again, for a new chat.
+    expect((await call('PUT', file(chatId, 'fresh.txt'), { body: 'new' })).status).toBe(201);
+    expect((await json(await call('DELETE', `/v1/chats/${randomUUID()}`))).result).toBe('not_found');
   });
 
   it('replaces and appends to history.md', async () => {

@@ -96,6 +96,7 @@ export class DynamoQuotaStore implements QuotaStore {
       ...key,
       ownerId: typeof Item.ownerId === 'string' ? Item.ownerId : null,
       createdAt: Item.createdAt as number,
+      purgingAt: typeof Item.purgingAt === 'number' ? Item.purgingAt : null,
     };
   }
 

@@ -86,8 +86,9 @@ export const compatCreateRoute = defineRoute({
     200: { description: "The chat's sandbox, running unless it is still starting", schema: CompatSandbox },
     400: { description: 'Malformed JSON', problems: ['malformed_json'] },
     409: {
-      description: 'The chat has a live sandbox for another agent, or belongs to another owner',
-      problems: ['sandbox_conflict', 'owner_conflict'],
+      description:
+        'The chat has a live sandbox for another agent, belongs to another owner, or is being purged',
+      problems: ['sandbox_conflict', 'owner_conflict', 'chat_purging'],
     },
     413: { description: 'Body over 64 KiB', problems: ['payload_too_large'] },
     415: { description: 'Body is not application/json', problems: ['unsupported_media_type'] },

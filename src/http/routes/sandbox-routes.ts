@@ -45,8 +45,9 @@ export const putSandboxRoute = defineRoute({
     },
     400: { description: 'Malformed JSON', problems: ['malformed_json'] },
     409: {
-      description: 'The chat has a live sandbox for another agent or profile, or belongs to another owner',
-      problems: ['sandbox_conflict', 'owner_conflict'],
+      description:
+        'The chat has a live sandbox for another agent or profile, belongs to another owner, or is being purged',
+      problems: ['sandbox_conflict', 'owner_conflict', 'chat_purging'],
     },
     413: { description: 'Body over 64 KiB', problems: ['payload_too_large'] },
     415: { description: 'Body is not application/json', problems: ['unsupported_media_type'] },

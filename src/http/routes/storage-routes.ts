@@ -12,6 +12,7 @@ import type { ByteRange, ChatFileInfo } from '../../core/chat-files-port.js';
 import { CHAT_PATH_LIMITS, chatPathViolation, HISTORY_FILE } from '../../core/chat-paths.js';
 import {
   listChatFiles,
+  purgeChat,
   readChatFile,
   readHistory,
   removeChatFile,
@@ -152,7 +153,10 @@ function writeRoute(
     answers: {
       200: { description: 'The file was replaced', schema: Written },
       201: { description: 'The file was created', schema: Written },
-      409: { description: 'The chat belongs to another owner', problems: ['owner_conflict'] },
+      409: {
+        description: 'The chat belongs to another owner, or is being purged',
+        problems: ['owner_conflict', 'chat_purging'],
+      },
       412: { description: 'If-None-Match or If-Match does not hold', problems: ['precondition_failed'] },
       413: {
         description: "Over the file size limit, or over the owner's storage quota",
@@ -215,6 +219,7 @@ export const deleteFileRoute = defineRoute({
   query: FileQuery,
   answers: {
     200: { description: 'Removed, or there was none', schema: Removed },
+    409: { description: 'The chat is being purged', problems: ['chat_purging'] },
     422: { description: 'Invalid path', problems: ['validation_failed'] },
   },
 });
@@ -248,7 +253,10 @@ function historyWriteRoute(method: 'put' | 'post', operationId: string, summary:
     answers: {
       200: { description: 'The history after the write', schema: Written },
       201: { description: 'The history was created by this write', schema: Written },
-      409: { description: 'The chat belongs to another owner', problems: ['owner_conflict'] },
+      409: {
+        description: 'The chat belongs to another owner, or is being purged',
+        problems: ['owner_conflict', 'chat_purging'],
+      },
       413: {
         description: "Over the file size limit, or over the owner's storage quota",
         problems: ['payload_too_large', 'workspace_quota_exceeded'],
@@ -265,6 +273,30 @@ export const appendHistoryRoute = historyWriteRoute(
   "Append to the chat's history.md",
 );
 
+const Purge = z
+  .object({
+    result: z.enum(['purging', 'not_found']),
+    purgingAt: z.nullable(z.string().check(z.meta({ format: 'date-time' }))),
+  })
+  .register(z.globalRegistry, { id: 'ChatPurge' });
+
+export const purgeChatRoute = defineRoute({
+  method: 'delete',
+  path: '/v1/chats/{chatId}',
+  operationId: 'purgeChat',
+  tags: ['storage'],
+  summary: 'Purge the chat: its files, history, records and storage figures (the only way they are deleted)',
+  description:
+    'Answers 202 at once: from then on the chat takes no new sandbox and no writes (409 chat_purging), and about 15 s later the reconciler removes everything (a purge cut short is finished by a later pass). Purging again answers the same. A chat with a live sandbox is 409 chat_has_active_sandbox: delete the sandbox first.',
+  params: ChatParams,
+  answers: {
+    200: { description: 'The chat has nothing to purge', schema: Purge },
+    202: { description: 'The purge is under way', schema: Purge },
+    409: { description: 'The chat has a live sandbox', problems: ['chat_has_active_sandbox'] },
+    422: { description: 'Invalid chat id', problems: ['validation_failed'] },
+  },
+});
+
 /** Every storage route, for the committed contract. */
 export const STORAGE_ROUTES = [
   listFilesRoute,
@@ -274,6 +306,7 @@ export const STORAGE_ROUTES = [
   getHistoryRoute,
   putHistoryRoute,
   appendHistoryRoute,
+  purgeChatRoute,
 ] as const;
 
 /** Content types by extension, for `contentType` and `Content-Type`; anything else is octet-stream. */
@@ -437,6 +470,15 @@ export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
     fileHeaders(c, read.info, read.body.length);
     c.header('Content-Type', 'text/markdown; charset=utf-8');
     return c.body(bytesOf(read.body), 200);
+  });
+
+  router.route(purgeChatRoute, async (c, { params }) => {
+    const purge = await purgeChat(deps, keyOf(c, params.chatId));
+    const body = {
+      result: purge.result,
+      purgingAt: purge.purgingAt === null ? null : new Date(purge.purgingAt).toISOString(),
+    };
+    return purge.result === 'purging' ? c.json(body, 202) : c.json(body, 200);
   });
 
   for (const spec of [putHistoryRoute, appendHistoryRoute]) {
