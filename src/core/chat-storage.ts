@@ -20,7 +20,7 @@ import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import type { ChatKey } from './model.js';
 import { isTerminal } from './model.js';
-import { claimChatOwner, TAKE_WINDOW_MS } from './quotas.js';
+import { CHAT_READ_SLACK_MS, claimChatOwner, TAKE_WINDOW_MS } from './quotas.js';
 
 /** Entries a size measurement walks at most; a larger chat counts as measured so far. */
 export const MEASURE_MAX_ENTRIES = 100_000;
@@ -259,10 +259,11 @@ export async function readHistory(
 
 /**
  * A purge waits this long after its mark before it removes anything: a create that read the chat
- * record just before the mark has claimed its session by then (it claims within the take window
- * or gives up), so the purge sees it and gives up instead.
+ * record just before the mark takes within CHAT_READ_SLACK_MS of that read and claims within the
+ * take window of its take (or goes round and reads the mark), so by then the purge sees its
+ * session and gives up instead. A few seconds more cover clock differences between hosts.
  */
-export const PURGE_SETTLE_MS = TAKE_WINDOW_MS + 5_000;
+export const PURGE_SETTLE_MS = CHAT_READ_SLACK_MS + TAKE_WINDOW_MS + 4_000;
 
 /**
  * Starts purging the chat: its directory, its session and chat records, its storage figures. 409

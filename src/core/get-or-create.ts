@@ -6,6 +6,7 @@ import { idleTimeoutError } from './lifecycle.js';
 import { type ChatKey, isLive, isTerminal, type Session } from './model.js';
 import {
   CHAT_BUSY,
+  CHAT_READ_SLACK_MS,
   claimChatOwner,
   giveBack,
   handOver,
@@ -98,10 +99,22 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
     // A new session: its owner first (409 before any write), then its capacity (429 changes
     // nothing), then the owner's claim of an unowned chat, then the session's claim.
     const sessionId = deps.ids.sessionId();
-    const [owner, limits] = await Promise.all([
-      resolveOwner(deps, key, ownerId, current?.ownerId ?? null),
+    // The chat record, read just before the take: its owner, and whether a purge has begun. Not
+    // needed over a session that has not stopped and names its owner: a purge starts only on a
+    // stopped chat and gives itself up while the chat has a session that has not stopped.
+    const readAt = clock.now();
+    const needsRecord = !current || isTerminal(current) || current.ownerId === null;
+    const [chat, limits] = await Promise.all([
+      needsRecord ? deps.quotas.getChat(key) : Promise.resolve(undefined),
       limitsOf(deps, key.tenant),
     ]);
+    const owner = await resolveOwner(deps, key, ownerId, current?.ownerId ?? null, chat);
+    if (chat?.purgingAt) {
+      throw new SandboxError(
+        'chat_purging',
+        'The chat is being purged; it takes no new sandbox until that ends.',
+      );
+    }
     const taken = await takeCapacity(deps, key, owner.ownerId, sessionId, limits, current?.sessionId);
     if (taken === CHAT_BUSY) {
       // Another create of this chat is between its take and its claim: give it a moment, then
@@ -117,14 +130,12 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
         throw error;
       }
     }
-    // After the take: a purge marked before this read is seen here, and one marked after it waits
-    // out the take window, by which time this create has claimed (and the purge gives up) or not.
-    if ((await deps.quotas.getChat(key))?.purgingAt) {
+    // A purge marked after the read waits PURGE_SETTLE_MS before it removes anything: this create
+    // claims within the take window of a take close to the read, so the purge then sees its
+    // session and gives up. A take long after the read goes round and reads again.
+    if (needsRecord && taken.at - readAt > CHAT_READ_SLACK_MS) {
       await giveBack(deps, key, taken);
-      throw new SandboxError(
-        'chat_purging',
-        'The chat is being purged; it takes no new sandbox until that ends.',
-      );
+      continue;
     }
     if (clock.now() - taken.at > TAKE_WINDOW_MS) {
       // Stalled since the take: its units may be another create's by now, and a claim this late

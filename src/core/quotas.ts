@@ -22,6 +22,7 @@ import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import { type ChatKey, COUNTED_STATUSES, type Session } from './model.js';
 import type {
+  ChatRecord,
   QuotaScope,
   QuotaState,
   QuotaStore,
@@ -97,8 +98,11 @@ export async function resolveOwner(
   key: ChatKey,
   requested: string | undefined,
   known: string | null,
+  /** The chat record when the caller has just read it (saves the read); undefined: read it here. */
+  record?: ChatRecord | null,
 ): Promise<{ readonly ownerId: string | null; readonly claim: boolean }> {
-  const chatOwner = known ?? (await deps.quotas.getChat(key))?.ownerId ?? null;
+  const chatOwner =
+    known ?? (record !== undefined ? record?.ownerId : (await deps.quotas.getChat(key))?.ownerId) ?? null;
   if (requested && chatOwner && chatOwner !== requested) throw ownerConflict(requested);
   return { ownerId: chatOwner ?? requested ?? null, claim: chatOwner === null && requested !== undefined };
 }
@@ -136,6 +140,12 @@ export interface TakenCapacity {
  * grace, can never free a unit whose claim is still coming.
  */
 export const TAKE_WINDOW_MS = 10_000;
+
+/**
+ * The longest a create's take may follow its read of the chat record; later, it reads again. With
+ * the take window it bounds when a create that missed a purge's mark can claim (PURGE_SETTLE_MS).
+ */
+export const CHAT_READ_SLACK_MS = 1_000;
 
 /** `takeCapacity`'s answer when another create of the chat holds its unit right now. */
 export const CHAT_BUSY = 'busy';
