@@ -62,6 +62,12 @@ async function guarded<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+async function refuseWhilePurging(deps: StorageDeps, key: ChatKey): Promise<void> {
+  if ((await deps.core.quotas.getChat(key))?.purgingAt) {
+    throw new SandboxError('chat_purging', 'The chat is being purged; it takes no writes until that ends.');
+  }
+}
+
 async function scopeOf(deps: StorageDeps, key: ChatKey, write = false): Promise<StorageScope> {
   const chat = await deps.core.quotas.getChat(key);
   if (write && chat?.purgingAt) {
@@ -80,21 +86,29 @@ async function scopeOf(deps: StorageDeps, key: ChatKey, write = false): Promise<
  * reservation in the store instead.
  */
 const scopeQueues = new Map<string, Promise<unknown>>();
+/** The same, per chat: a write and the end of a purge of one chat never overlap. */
+const chatQueues = new Map<string, Promise<unknown>>();
 
-async function serialised<T>(scope: StorageScope, work: () => Promise<T>): Promise<T> {
-  const name = scope.kind === 'owner' ? `${scope.tenant}\u0000${scope.ownerId}` : `${scope.tenant}\u0000`;
-  const before = scopeQueues.get(name) ?? Promise.resolve();
+function queued<T>(queues: Map<string, Promise<unknown>>, name: string, work: () => Promise<T>): Promise<T> {
+  const before = queues.get(name) ?? Promise.resolve();
   const run = before.then(work, work);
   const settled = run.then(
     () => undefined,
     () => undefined,
   );
-  scopeQueues.set(name, settled);
-  try {
-    return await run;
-  } finally {
-    if (scopeQueues.get(name) === settled) scopeQueues.delete(name);
-  }
+  queues.set(name, settled);
+  return run.finally(() => {
+    if (queues.get(name) === settled) queues.delete(name);
+  });
+}
+
+function serialisedChat<T>(key: ChatKey, work: () => Promise<T>): Promise<T> {
+  return queued(chatQueues, `${key.tenant}\u0000${key.chatId}`, work);
+}
+
+function serialised<T>(scope: StorageScope, work: () => Promise<T>): Promise<T> {
+  const name = scope.kind === 'owner' ? `${scope.tenant}\u0000${scope.ownerId}` : `${scope.tenant}\u0000`;
+  return queued(scopeQueues, name, work);
 }
 
 /** Whether the chat exists: it has had a sandbox, has an owner, or has files. */
@@ -115,7 +129,10 @@ export async function listChatFiles(
     throw new SandboxError('chat_not_found', 'The chat has no sandbox, owner or files.');
   }
   const measured = await guarded(() => deps.files.usage(key, MEASURE_MAX_ENTRIES));
-  await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
+  // Not while purging: the purge removes the figures, and a list must not bring them back.
+  if (!(await deps.core.quotas.getChat(key))?.purgingAt) {
+    await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
+  }
   return { page, totalBytes: measured.bytes };
 }
 
@@ -175,7 +192,13 @@ export async function writeChatFile(
 ): Promise<{ info: ChatFileInfo; created: boolean }> {
   if (options.ownerId) await claimChatOwner(deps.core, key, options.ownerId);
   const scope = await scopeOf(deps, key, true);
-  return serialised(scope, () => writeInScope(deps, key, scope, path, body, options));
+  return serialised(scope, () =>
+    serialisedChat(key, async () => {
+      // Again inside the chat's queue: a purge marked while this write waited refuses it here.
+      await refuseWhilePurging(deps, key);
+      return writeInScope(deps, key, scope, path, body, options);
+    }),
+  );
 }
 
 async function writeInScope(
@@ -231,7 +254,11 @@ async function writeInScope(
 
 /** Removes a file; idempotent. */
 export async function removeChatFile(deps: StorageDeps, key: ChatKey, path: string): Promise<boolean> {
-  await scopeOf(deps, key, true);
+  return serialisedChat(key, () => removeInChat(deps, key, path));
+}
+
+async function removeInChat(deps: StorageDeps, key: ChatKey, path: string): Promise<boolean> {
+  await refuseWhilePurging(deps, key);
   const removed = await guarded(() => deps.files.remove(key, path));
   if (removed) {
     const measured = await guarded(() => deps.files.usage(key, MEASURE_MAX_ENTRIES));
@@ -250,6 +277,8 @@ export async function readHistory(
     if (!(await chatExists(deps, key))) {
       throw new SandboxError('chat_not_found', 'The chat has no sandbox, owner or files.');
     }
+    // A chat being purged gets no new layout: the purge would leave it behind.
+    await refuseWhilePurging(deps, key);
     await guarded(() => deps.files.ensureLayout(key));
     read = await guarded(() => deps.files.read(key, HISTORY_FILE));
     if (!read) throw fileNotFound(HISTORY_FILE);
@@ -308,23 +337,30 @@ export async function finishPurges(deps: StorageDeps): Promise<{ purged: number;
   let abandoned = 0;
   for await (const { key, purgingAt } of deps.purges.listDue(clock.now())) {
     try {
-      const session = await store.get(key);
-      if (session && !isTerminal(session)) {
-        logger.warn('a sandbox started before the purge took hold: the purge is given up', { ...key });
-        await deps.purges.cancel(key, purgingAt);
-        abandoned += 1;
-        continue;
-      }
-      const chat = await deps.core.quotas.getChat(key);
-      await deps.files.purge(key);
-      await deps.purges.removeSession(key);
-      await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
-      if (chat?.ownerId)
-        await deps.usage.remove({ kind: 'owner', tenant: key.tenant, ownerId: chat.ownerId }, key.chatId);
-      await deps.purges.finish(key, purgingAt);
-      purged += 1;
+      const outcome = await serialisedChat(key, async () => {
+        // The index may lag: only the mark the record holds now counts.
+        const chat = await deps.core.quotas.getChat(key);
+        if (chat?.purgingAt !== purgingAt) return 'stale' as const;
+        const session = await store.get(key);
+        if (session && !isTerminal(session)) {
+          logger.warn('a sandbox started before the purge took hold: the purge is given up', { ...key });
+          await deps.purges.cancel(key, purgingAt);
+          return 'abandoned' as const;
+        }
+        // The session record first: a create still holding its version can no longer claim.
+        await deps.purges.removeSession(key);
+        await deps.files.purge(key);
+        await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
+        if (chat.ownerId) {
+          await deps.usage.remove({ kind: 'owner', tenant: key.tenant, ownerId: chat.ownerId }, key.chatId);
+        }
+        await deps.purges.finish(key, purgingAt);
+        return 'purged' as const;
+      });
+      if (outcome === 'purged') purged += 1;
+      if (outcome === 'abandoned') abandoned += 1;
     } catch (error) {
-      logger.error('a purge failed; the next pass tries again', { ...key, error });
+      logger.warn('a purge could not finish yet; the next pass tries again', { ...key, error });
     }
   }
   return { purged, abandoned };

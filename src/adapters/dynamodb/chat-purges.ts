@@ -77,15 +77,17 @@ export class DynamoChatPurges implements ChatPurges {
         new DeleteCommand({
           TableName: this.tableName,
           Key: { pk: chatPk(key), sk: SANDBOX_SK },
-          // Only a final session: a live one means a sandbox started, and the purge is given up.
-          ConditionExpression: 'attribute_not_exists(pk) OR #status IN (:stopped, :failed)',
+          // Only a final session the reconciler is done with (settled, nothing due): a live one means
+          // a sandbox started, and an unsettled one still owes the usage ledger its run time.
+          ConditionExpression:
+            'attribute_not_exists(pk) OR (#status IN (:stopped, :failed) AND attribute_not_exists(duePk))',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':stopped': 'stopped', ':failed': 'failed' },
         }),
       );
     } catch (error) {
       lostCondition(error);
-      throw new Error('the chat has a live session: the purge cannot remove it');
+      throw new Error('the chat has a session that is live or not settled yet: the purge waits');
     }
   }
 

@@ -629,6 +629,9 @@ export class PosixChatFiles implements ChatFiles {
 
   /** Removes everything in `dir` (at `depth` below `root`) without following a link. */
   private async clear(dir: OpenDir, root: OpenDir, depth: number): Promise<void> {
+    // An agent may have made a directory read-only: its owner makes it writable again, through the
+    // open handle (never a path, so no link is followed).
+    await dir.handle.chmod(0o700).catch(() => undefined);
     let stalled = 0;
     for (let pass = 0; pass < PURGE_MAX_PASSES; pass += 1) {
       let read = 0;
