@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_AGENT_IMAGE, exampleAgentSource } from '../../infra/bin/example-agent.js';
+import { freePort } from '../../src/adapters/local/free-port.js';
 import { ENV } from '../../src/names.js';
 import { synthApp } from './synth.js';
 import { API_FUNCTION, type Resource, templateQueries } from './template-queries.js';
@@ -50,7 +51,8 @@ describe('the default profile without sandboxImage', () => {
 
   it('serves $PORT with that command, and passes that health check, as the container will', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'example-agent-'));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // A port that is free now: a random one could be taken, and the agent would never listen.
+    const port = await freePort();
     const env = {
       ...process.env,
       PORT: String(port),
@@ -74,7 +76,7 @@ describe('the default profile without sandboxImage', () => {
             () => true,
             () => false,
           ),
-        10_000,
+        20_000,
       );
       expect(healthy).toBe(true);
       const answer = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.json());
@@ -83,5 +85,5 @@ describe('the default profile without sandboxImage', () => {
       agent?.kill();
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 20_000);
+  }, 30_000);
 });
