@@ -20,6 +20,7 @@ import type { CoreDeps } from './deps.js';
 import { SandboxError } from './errors.js';
 import type { ChatKey } from './model.js';
 import { isTerminal } from './model.js';
+import type { ChatRecord } from './quota-ports.js';
 import { CHAT_READ_SLACK_MS, claimChatOwner, TAKE_WINDOW_MS } from './quotas.js';
 
 /** Entries a size measurement walks at most; a larger chat counts as measured so far. */
@@ -62,17 +63,15 @@ async function guarded<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-async function refuseWhilePurging(deps: StorageDeps, key: ChatKey): Promise<void> {
-  if ((await deps.core.quotas.getChat(key))?.purgingAt) {
+/** 409 `chat_purging` when the chat record says a purge has begun. */
+function refuseWhilePurging(chat: ChatRecord | null): void {
+  if (chat?.purgingAt) {
     throw new SandboxError('chat_purging', 'The chat is being purged; it takes no writes until that ends.');
   }
 }
 
-async function scopeOf(deps: StorageDeps, key: ChatKey, write = false): Promise<StorageScope> {
-  const chat = await deps.core.quotas.getChat(key);
-  if (write && chat?.purgingAt) {
-    throw new SandboxError('chat_purging', 'The chat is being purged; it takes no writes until that ends.');
-  }
+/** Whose budget the chat's bytes count against, from its record (read by the caller). */
+async function scopeOf(deps: StorageDeps, key: ChatKey, chat: ChatRecord | null): Promise<StorageScope> {
   const ownerId = chat?.ownerId ?? null;
   if (!ownerId) return { kind: 'unowned', tenant: key.tenant };
   // A chat that was unowned when last measured counts for its owner now, and only there.
@@ -130,9 +129,8 @@ export async function listChatFiles(
   }
   const measured = await guarded(() => deps.files.usage(key, MEASURE_MAX_ENTRIES));
   // Not while purging: the purge removes the figures, and a list must not bring them back.
-  if (!(await deps.core.quotas.getChat(key))?.purgingAt) {
-    await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
-  }
+  const chat = await deps.core.quotas.getChat(key);
+  if (!chat?.purgingAt) await deps.usage.set(await scopeOf(deps, key, chat), key.chatId, measured.bytes);
   return { page, totalBytes: measured.bytes };
 }
 
@@ -191,11 +189,13 @@ export async function writeChatFile(
   options: WriteOptions,
 ): Promise<{ info: ChatFileInfo; created: boolean }> {
   if (options.ownerId) await claimChatOwner(deps.core, key, options.ownerId);
-  const scope = await scopeOf(deps, key, true);
+  const chat = await deps.core.quotas.getChat(key);
+  refuseWhilePurging(chat);
+  const scope = await scopeOf(deps, key, chat);
   return serialised(scope, () =>
     serialisedChat(key, async () => {
-      // Again inside the chat's queue: a purge marked while this write waited refuses it here.
-      await refuseWhilePurging(deps, key);
+      // Read again once its turn comes: a purge marked while this write waited refuses it here.
+      refuseWhilePurging(await deps.core.quotas.getChat(key));
       return writeInScope(deps, key, scope, path, body, options);
     }),
   );
@@ -258,11 +258,12 @@ export async function removeChatFile(deps: StorageDeps, key: ChatKey, path: stri
 }
 
 async function removeInChat(deps: StorageDeps, key: ChatKey, path: string): Promise<boolean> {
-  await refuseWhilePurging(deps, key);
+  const chat = await deps.core.quotas.getChat(key);
+  refuseWhilePurging(chat);
   const removed = await guarded(() => deps.files.remove(key, path));
   if (removed) {
     const measured = await guarded(() => deps.files.usage(key, MEASURE_MAX_ENTRIES));
-    await deps.usage.set(await scopeOf(deps, key), key.chatId, measured.bytes);
+    await deps.usage.set(await scopeOf(deps, key, chat), key.chatId, measured.bytes);
   }
   return removed;
 }
@@ -278,7 +279,7 @@ export async function readHistory(
       throw new SandboxError('chat_not_found', 'The chat has no sandbox, owner or files.');
     }
     // A chat being purged gets no new layout: the purge would leave it behind.
-    await refuseWhilePurging(deps, key);
+    refuseWhilePurging(await deps.core.quotas.getChat(key));
     await guarded(() => deps.files.ensureLayout(key));
     read = await guarded(() => deps.files.read(key, HISTORY_FILE));
     if (!read) throw fileNotFound(HISTORY_FILE);

@@ -5,7 +5,7 @@
  */
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import type { ErrorCode } from '../core/errors.js';
-import type * as z from '../zod.js';
+import * as z from '../zod.js';
 import { requestHasBody } from './body.js';
 import { fieldErrors, invalidRequest } from './validation.js';
 
@@ -16,6 +16,11 @@ export interface HeaderSpec {
   readonly description: string;
   readonly schema: Schema;
 }
+
+/** `Retry-After` (seconds), as every 429 and 503 carries it. */
+export const RETRY_AFTER: Readonly<Record<string, HeaderSpec>> = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: z.int().check(z.minimum(0)) },
+};
 
 export interface AnswerSpec {
   readonly description: string;

@@ -12,7 +12,7 @@ import { deleteSandbox } from '../../core/sandbox-ops.js';
 import * as z from '../../zod.js';
 import type { AppDeps, Router } from '../app.js';
 import { jsonBody, limitBody } from '../body.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, RETRY_AFTER } from '../route.js';
 import { AgentId, ChatParams, canonicalChatId } from '../schemas.js';
 import { invalidRequest } from '../validation.js';
 
@@ -66,10 +66,6 @@ const CompatDeleteResponse = z
   .register(z.globalRegistry, { id: 'CompatDeleteResponse' });
 
 const CompatHealth = z.object({ status: z.enum(['ok']) }).register(z.globalRegistry, { id: 'CompatHealth' });
-
-const RETRY_AFTER = {
-  'Retry-After': { description: 'Seconds to wait before retrying', schema: z.int().check(z.minimum(0)) },
-};
 
 export const compatCreateRoute = defineRoute({
   method: 'post',

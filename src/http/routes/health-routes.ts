@@ -1,6 +1,5 @@
-import * as z from '../../zod.js';
 import type { AppDeps, Router } from '../app.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, RETRY_AFTER } from '../route.js';
 import { HealthQuery, HealthResponse } from '../schemas.js';
 
 const STORE_PING_TIMEOUT_MS = 2_000;
@@ -21,12 +20,7 @@ export const healthRoute = defineRoute({
     503: {
       description: 'The session store is unreachable',
       schema: HealthResponse,
-      headers: {
-        'Retry-After': {
-          description: 'Seconds to wait before asking again',
-          schema: z.int().check(z.minimum(0)),
-        },
-      },
+      headers: RETRY_AFTER,
     },
   },
 });

@@ -9,7 +9,7 @@ import { readSandboxLogs } from '../../core/sandbox-logs.js';
 import { ROUTE_PATHS } from '../../names.js';
 import * as z from '../../zod.js';
 import type { Router } from '../app.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, RETRY_AFTER } from '../route.js';
 import { ChatParams, canonicalChatId } from '../schemas.js';
 
 /** The query: `tail` (1-1000, default 100), `since` (ISO date-time), `cursor` (a `nextCursor`). */
@@ -105,12 +105,7 @@ export const getLogsRoute = defineRoute({
     503: {
       description: 'The log backend cannot be read right now',
       problems: ['logs_unavailable'],
-      headers: {
-        'Retry-After': {
-          description: 'Seconds to wait before retrying',
-          schema: z.int().check(z.minimum(0)),
-        },
-      },
+      headers: RETRY_AFTER,
     },
   },
 });

@@ -6,7 +6,7 @@ import * as z from '../../zod.js';
 import type { AppDeps, Router } from '../app.js';
 import { jsonBody, limitBody } from '../body.js';
 import { renderSandbox } from '../render.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, RETRY_AFTER } from '../route.js';
 import {
   ChatParams,
   canonicalChatId,
@@ -21,9 +21,6 @@ import {
 } from '../schemas.js';
 
 const SANDBOX_PATH = '/v1/chats/{chatId}/sandbox';
-const RETRY_AFTER = {
-  'Retry-After': { description: 'Seconds to wait before retrying', schema: z.int().check(z.minimum(0)) },
-};
 
 export const putSandboxRoute = defineRoute({
   method: 'put',
