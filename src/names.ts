@@ -19,6 +19,7 @@ export const SERVICES = {
   eventPublisher: 'sandbox-event-publisher',
   webhook: 'sandbox-webhook',
   logs: 'sandbox-logs',
+  storage: 'sandbox-storage',
 } as const;
 
 /**
@@ -34,6 +35,31 @@ export const ROUTE_PATHS = {
    */
   openApi: '/v1/openapi.json',
 } as const;
+
+/**
+ * The chat storage routes (OpenAPI path form): the storage function serves them, inside the VPC
+ * with the file system mounted. `GET` routes answer `HEAD` too.
+ */
+export const STORAGE_ROUTE_KEYS = [
+  { method: 'get', path: '/v1/chats/{chatId}/files' },
+  { method: 'put', path: '/v1/chats/{chatId}/file' },
+  { method: 'get', path: '/v1/chats/{chatId}/file' },
+  { method: 'delete', path: '/v1/chats/{chatId}/file' },
+  { method: 'get', path: '/v1/chats/{chatId}/history' },
+  { method: 'put', path: '/v1/chats/{chatId}/history' },
+  { method: 'post', path: '/v1/chats/{chatId}/history' },
+  { method: 'delete', path: '/v1/chats/{chatId}' },
+] as const satisfies readonly { readonly method: 'get' | 'put' | 'post' | 'delete'; readonly path: string }[];
+
+/**
+ * Seconds the storage function may run at most. A write checks the chat's purge mark when it
+ * starts, and a purge removes the directory only PURGE_SETTLE_MS (15 s) after its mark, so a write
+ * that started before the mark has ended, by Lambda's own limit, before the removal begins.
+ */
+export const STORAGE_FUNCTION_TIMEOUT_SECONDS = 10;
+
+/** Where the storage function mounts the file system's `/chats` directory (Lambda mounts under /mnt). */
+export const STORAGE_MOUNT_PATH = '/mnt/chats';
 
 /** `source` of the lifecycle events on the stack's EventBridge bus. */
 export const EVENT_SOURCE = 'agent-sandbox';
@@ -79,6 +105,8 @@ export const METRICS = {
   activeSandboxes: 'ActiveSandboxes',
   /** reconciler: chat volumes retired. */
   volumesRetired: 'VolumesRetired',
+  /** reconciler: chats purged (directory, records and per-chat resources removed). */
+  chatsPurged: 'ChatsPurged',
   /** task-events: one per event; dimension `outcome`. */
   taskEvents: 'TaskEvents',
   /** event-publisher: lifecycle events the bus took. */
@@ -158,6 +186,14 @@ export const ENV = {
   /** POSIX uid and gid owning chat directories on EFS (default 1000/1000). */
   chatUid: 'SANDBOX_CHAT_UID',
   chatGid: 'SANDBOX_CHAT_GID',
+  /** The directory holding every chat's directory, `<tenant hash>/<chatId>` below it (storage function). */
+  chatsRoot: 'SANDBOX_CHATS_ROOT',
+  /** The largest file one storage request may write (bytes); at most 4 MiB on AWS. */
+  maxFileBytes: 'SANDBOX_MAX_FILE_BYTES',
+  /** Bytes an owner's chats may hold together through the storage routes (default 1 GiB). */
+  ownerStorageBytes: 'SANDBOX_OWNER_STORAGE_BYTES',
+  /** The storage function the reconciler asks to remove a purged chat's directory. */
+  storageFunctionName: 'SANDBOX_STORAGE_FUNCTION_NAME',
   /** A DynamoDB endpoint other than AWS's (DynamoDB Local); unset on AWS. */
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
   /** Powertools: the metric namespace. */

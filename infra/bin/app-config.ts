@@ -40,6 +40,8 @@ export interface AppConfig {
   readonly eventArchiveRetention: Duration;
   /** An https URL every lifecycle event is POSTed to, signed. */
   readonly webhookUrl?: string;
+  /** Bytes an owner's chats may hold together through the storage routes; unset keeps the functions' 1 GiB. */
+  readonly ownerStorageBytes?: number;
 }
 
 /** Reads one context value; `-c` values arrive as strings, `cdk.json` values as JSON. */
@@ -145,20 +147,38 @@ function profiles(read: ContextReader): { profiles: SandboxProfile[]; exampleAge
   };
 }
 
+/** A comma-separated list of ids, blanks dropped. */
+function idList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 function existingVpc(read: ContextReader): ExistingVpcProps | undefined {
   const vpcId = text(read, 'vpcId');
   const subnetIds = text(read, 'subnetIds');
-  if (vpcId === undefined && subnetIds === undefined) return undefined;
+  const routeTableIds = text(read, 'routeTableIds');
+  if (vpcId === undefined && subnetIds === undefined) {
+    if (routeTableIds !== undefined) throw new Error('context "routeTableIds" needs "vpcId" and "subnetIds"');
+    return undefined;
+  }
   if (vpcId === undefined || subnetIds === undefined)
     throw new Error('context "vpcId" and "subnetIds" go together');
   return {
     vpcId,
-    subnetIds: subnetIds
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    subnetIds: idList(subnetIds),
     assignPublicIp: flag(read, 'assignPublicIp', true),
+    ...(routeTableIds === undefined ? {} : { routeTableIds: idList(routeTableIds) }),
   };
+}
+
+/** The owners' storage quota in bytes, within what the functions accept (a safe integer). */
+function ownerStorageBytes(read: ContextReader): number | undefined {
+  const value = integer(read, 'ownerStorageBytes');
+  if (value !== undefined && !Number.isSafeInteger(value))
+    throw new Error('context "ownerStorageBytes" must be at most 2^53 - 1');
+  return value;
 }
 
 function retention(read: ContextReader, key: string, fallback: number): logs.RetentionDays {
@@ -244,5 +264,6 @@ export function readAppConfig(read: ContextReader): AppConfig {
     defaultAgentId: agentId(read, 'defaultAgentId'),
     eventArchiveRetention: Duration.days(integer(read, 'eventArchiveRetentionDays', 30)),
     webhookUrl: webhookUrl(read),
+    ownerStorageBytes: ownerStorageBytes(read),
   };
 }

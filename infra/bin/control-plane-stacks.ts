@@ -51,6 +51,7 @@ export function addControlPlaneStacks(
     },
     eventBus: stateful.events.bus,
     webhookUrl: config.webhookUrl,
+    ownerStorageBytes: config.ownerStorageBytes,
   });
 
   if (config.exampleAgent) {

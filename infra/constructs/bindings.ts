@@ -3,6 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { TAG_KEYS } from '../../src/adapters/aws-naming.js';
 import { DUE_INDEX, TENANT_INDEX } from '../../src/adapters/dynamodb/table-definition.js';
 import { ENV } from '../../src/names.js';
@@ -98,6 +99,26 @@ export function eventBusBinding(bus: events.IEventBus): FunctionBinding {
   return {
     environment: { [ENV.eventBusName]: bus.eventBusName },
     grant: (grantee) => bus.grantPutEventsTo(grantee),
+  };
+}
+
+/**
+ * `lambda:InvokeFunction` on the storage function, and the variable that names it: the reconciler
+ * asks it to remove a purged chat's directory, since only it has the file system mounted.
+ */
+export function storageFunctionBinding(storage: lambda.IFunction): FunctionBinding {
+  return {
+    environment: { [ENV.storageFunctionName]: storage.functionName },
+    grant: (grantee) =>
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'InvokeStorageFunction',
+          actions: ['lambda:InvokeFunction'],
+          // The unqualified ARN alone, not grantInvoke's `<arn>:*` too: the reconciler invokes the
+          // function by name, never a version or an alias, so no wildcard is needed.
+          resources: [storage.functionArn],
+        }),
+      ),
   };
 }
 

@@ -32,12 +32,21 @@ export interface ChatFileSystemProps {
  */
 export class ChatFileSystem extends Construct {
   readonly fileSystem: efs.FileSystem;
-  /** Guards the mount targets; the service stack admits NFS from the sandbox security group only. */
+  /**
+   * Guards the mount targets; the service stack admits NFS from the sandbox and storage function
+   * security groups only. (Its description predates the storage function and stays: changing it
+   * would replace the group.)
+   */
   readonly securityGroup: ec2.SecurityGroup;
   /** Shared dependencies, mounted read-only by every sandbox. */
   readonly dependenciesAccessPoint: efs.AccessPoint;
   /** Shared tools, mounted read-only by every sandbox. */
   readonly toolsAccessPoint: efs.AccessPoint;
+  /**
+   * `/chats`, every chat's directory below it: the storage function's only way in. It acts as the
+   * sandboxes' POSIX user, so files it writes belong to them and theirs stay readable to it.
+   */
+  readonly chatsAccessPoint: efs.AccessPoint;
   /** Owner of every directory on the file system; per-chat access points use it too. */
   readonly posixUser: PosixIdentity;
 
@@ -76,6 +85,13 @@ export class ChatFileSystem extends Construct {
       posixUser,
     );
     this.toolsAccessPoint = this.sharedAccessPoint('ToolsAccessPoint', '/shared/tools', posixUser);
+    this.chatsAccessPoint = this.fileSystem.addAccessPoint('ChatsAccessPoint', {
+      path: '/chats',
+      posixUser: { uid: String(posixUser.uid), gid: String(posixUser.gid) },
+      // 750, the mode per-chat access points create chat directories with: only the sandbox user
+      // writes, and no other uid reads chats (CreationInfo applies only if `/chats` does not exist yet).
+      createAcl: { ownerUid: String(posixUser.uid), ownerGid: String(posixUser.gid), permissions: '750' },
+    });
   }
 
   /** ARN pattern matching every access point in this account and region (access point ARNs carry no file system id). */

@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTE_PATHS } from '../../src/names.js';
+import { ROUTE_PATHS, STORAGE_ROUTE_KEYS } from '../../src/names.js';
 import { acknowledgeWildcardResources } from './nag.js';
 
 /**
@@ -17,6 +17,7 @@ import { acknowledgeWildcardResources } from './nag.js';
  */
 export type AuthMode = 'iam' | 'token';
 
+/** The functions behind the API and how it authorizes and throttles callers. */
 export interface ControlPlaneApiProps {
   readonly handler: lambda.IFunction;
   /**
@@ -24,6 +25,8 @@ export interface ControlPlaneApiProps {
    * authorization as every route.
    */
   readonly logsHandler: lambda.IFunction;
+  /** Serves the chat storage routes (`STORAGE_ROUTE_KEYS`), under the same authorization as every route. */
+  readonly storageHandler: lambda.IFunction;
   readonly authMode: AuthMode;
   readonly logRetention: logs.RetentionDays;
   /** Steady-state requests per second across the API. @default 50 */
@@ -32,9 +35,15 @@ export interface ControlPlaneApiProps {
   readonly burstLimit?: number;
 }
 
-/** The one route the API contract leaves unauthenticated. */
 /** The health checks: this API's and the original service's (a compatibility route). */
 export const HEALTH_PATHS = ['/v1/health', '/api/v1/health'] as const;
+
+/** API Gateway's method of each non-GET storage route method (GET maps to GET and HEAD). */
+const STORAGE_METHODS = {
+  put: apigw.HttpMethod.PUT,
+  post: apigw.HttpMethod.POST,
+  delete: apigw.HttpMethod.DELETE,
+} as const;
 
 /** Fields of each access log line; the caller's identity is what tenant isolation is audited by. */
 const ACCESS_LOG_FIELDS = {
@@ -53,8 +62,9 @@ const ACCESS_LOG_FIELDS = {
 
 /**
  * The HTTPS entry point: an HTTP API whose every route goes to the api function except the sandbox
- * logs route and the OpenAPI document (the logs function), IAM-authorized by default, throttled, with JSON access logs. Also
- * provides a managed policy that lets a principal call it, to attach to the hosted agents' roles.
+ * logs route and the OpenAPI document (the logs function) and the chat storage routes (the storage
+ * function), IAM-authorized by default, throttled, with JSON access logs. Also provides a managed
+ * policy that lets a principal call it, to attach to the hosted agents' roles.
  */
 export class ControlPlaneApi extends Construct {
   readonly httpApi: apigw.HttpApi;
@@ -84,6 +94,19 @@ export class ControlPlaneApi extends Construct {
         methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD],
         integration: logsIntegration,
       });
+    }
+    // The storage routes, method by method: any other method on their paths still falls to
+    // `/{proxy+}`, where the api function answers 405. GET routes answer HEAD too, like the logs route.
+    const storageIntegration = new HttpLambdaIntegration('Storage', props.storageHandler);
+    const storageMethods = new Map<string, apigw.HttpMethod[]>();
+    for (const { method, path } of STORAGE_ROUTE_KEYS) {
+      const methods = storageMethods.get(path) ?? [];
+      if (method === 'get') methods.push(apigw.HttpMethod.GET, apigw.HttpMethod.HEAD);
+      else methods.push(STORAGE_METHODS[method]);
+      storageMethods.set(path, methods);
+    }
+    for (const [path, methods] of storageMethods) {
+      this.httpApi.addRoutes({ path, methods, integration: storageIntegration });
     }
     // The API contract exempts the health check from authentication, so load balancers and uptime
     // probes can call it unsigned; it answers with no tenant data.

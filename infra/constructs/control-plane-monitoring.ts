@@ -18,6 +18,8 @@ export interface ControlPlaneMonitoringProps {
     readonly reconciler: lambda.IFunction;
     readonly eventPublisher: lambda.IFunction;
     readonly logs?: lambda.IFunction;
+    /** Graphed with the others; its failures also show in the API 5xx rate, which is alarmed. */
+    readonly storage?: lambda.IFunction;
     readonly webhook?: lambda.IFunction;
   };
   readonly reconcilerLogs: logs.ILogGroup;

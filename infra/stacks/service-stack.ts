@@ -1,10 +1,17 @@
 import * as path from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, METRIC_NAMESPACE } from '../../src/names.js';
+import {
+  ENV,
+  METRIC_NAMESPACE,
+  STORAGE_FUNCTION_TIMEOUT_SECONDS,
+  STORAGE_MOUNT_PATH,
+} from '../../src/names.js';
 import {
   configBinding,
   eventBusBinding,
@@ -12,6 +19,7 @@ import {
   sandboxRuntimeBinding,
   sessionTableBinding,
   sessionTableReadBinding,
+  storageFunctionBinding,
 } from '../constructs/bindings.js';
 import type { ChatFileSystem } from '../constructs/chat-file-system.js';
 import { type AuthMode, ControlPlaneApi } from '../constructs/control-plane-api.js';
@@ -19,7 +27,7 @@ import { ControlPlaneMonitoring } from '../constructs/control-plane-monitoring.j
 import { ControlPlaneTriggers } from '../constructs/control-plane-triggers.js';
 import { EventDelivery } from '../constructs/event-delivery.js';
 import { SandboxCluster, type SandboxEgress } from '../constructs/sandbox-cluster.js';
-import { SandboxFunction } from '../constructs/sandbox-function.js';
+import { SandboxFunction, type SandboxFunctionProps } from '../constructs/sandbox-function.js';
 import type { SandboxNetwork } from '../constructs/sandbox-network.js';
 import type { SandboxProfile } from '../constructs/sandbox-task-definition.js';
 
@@ -40,6 +48,7 @@ export interface LifecycleSettings {
   readonly ownerMaxLive?: number;
 }
 
+/** What the service stack is built from: the stateful stack's resources and the app's settings. */
 export interface ServiceStackProps extends StackProps {
   readonly network: SandboxNetwork;
   readonly table: dynamodb.ITable;
@@ -67,6 +76,11 @@ export interface ServiceStackProps extends StackProps {
   /** Prefix of the per-chat task-definition families. @default `<stack name>-chat` */
   readonly taskFamilyPrefix?: string;
   readonly lifecycle?: LifecycleSettings;
+  /**
+   * Bytes an owner's chats may hold together through the storage routes (the storage function
+   * enforces it, the api function reports it in `GET /v1/usage`). @default the functions' 1 GiB
+   */
+  readonly ownerStorageBytes?: number;
   /** The lifecycle event bus (the stateful stack's). */
   readonly eventBus: events.IEventBus;
   /** POST every lifecycle event here, signed with a key kept in Secrets Manager. @default no webhook */
@@ -88,7 +102,7 @@ const LIFECYCLE_ENV: Record<keyof LifecycleSettings, string> = {
 
 /**
  * The stateless part of the control plane: the sandbox cluster and its task definitions, the HTTP API,
- * the three functions, their triggers and the alarms and dashboard. Safe to destroy and redeploy.
+ * the functions, their triggers and the alarms and dashboard. Safe to destroy and redeploy.
  */
 export class ServiceStack extends Stack {
   readonly sandboxes: SandboxCluster;
@@ -100,6 +114,8 @@ export class ServiceStack extends Stack {
     readonly eventPublisher: SandboxFunction;
     readonly webhook?: SandboxFunction;
     readonly logs: SandboxFunction;
+    /** The chat storage routes, inside the VPC with the chats mounted. */
+    readonly storage: SandboxFunction;
   };
   readonly triggers: ControlPlaneTriggers;
   readonly events: EventDelivery;
@@ -119,13 +135,21 @@ export class ServiceStack extends Stack {
       containerInsights: props.monitoring?.containerInsights,
     });
 
-    const fn = (id: string, file: string, description: string, timeout: Duration) =>
+    const storageSecurityGroup = this.storageSecurityGroup(props);
+    const fn = (
+      id: string,
+      file: string,
+      description: string,
+      timeout: Duration,
+      more: Pick<SandboxFunctionProps, 'memorySize' | 'vpcPlacement' | 'filesystem'> = {},
+    ) =>
       new SandboxFunction(this, id, {
         entry: path.join(props.projectRoot, 'functions', file),
         projectRoot: props.projectRoot,
         description,
         timeout,
         logRetention,
+        ...more,
       });
     this.functions = {
       // API Gateway gives up after 30 s, so the api function must answer before that.
@@ -151,6 +175,30 @@ export class ServiceStack extends Stack {
       ),
       // Its own function: the CloudWatch Logs client would not fit in the api function's bundle budget.
       logs: fn('LogsFunction', 'logs.ts', 'Reads sandbox logs for the HTTP API', Duration.seconds(15)),
+      // The chats are on EFS, which only the VPC reaches; the api function stays outside it (no NAT,
+      // nothing billed while idle) and API Gateway sends the storage routes here. The timeout is what
+      // a purge outwaits before it removes a chat (STORAGE_FUNCTION_TIMEOUT_SECONDS); 1024 MB because a
+      // 4 MiB file is held base64-encoded and decoded, and Lambda's CPU share grows with memory.
+      storage: fn(
+        'StorageFunction',
+        'storage.ts',
+        'Chat storage routes (inside the VPC, EFS mounted)',
+        Duration.seconds(STORAGE_FUNCTION_TIMEOUT_SECONDS),
+        {
+          memorySize: 1024,
+          vpcPlacement: {
+            vpc: props.network.vpc,
+            subnets: props.network.selectedSubnets,
+            securityGroups: [storageSecurityGroup],
+            // Sandboxes get public IPs exactly in public subnets (the default VPC has no others).
+            allowPublicSubnet: props.network.assignPublicIp,
+          },
+          filesystem: lambda.FileSystem.fromEfsAccessPoint(
+            props.storage.chatsAccessPoint,
+            STORAGE_MOUNT_PATH,
+          ),
+        },
+      ),
       ...(props.webhookUrl
         ? {
             webhook: fn(
@@ -185,9 +233,25 @@ export class ServiceStack extends Stack {
       ...(healthChecked.length > 0 ? { [ENV.healthCheckedProfiles]: healthChecked.join(',') } : {}),
     });
     const observability = configBinding({ [ENV.metricsNamespace]: METRIC_NAMESPACE });
+    const storageQuota = configBinding(
+      props.ownerStorageBytes === undefined
+        ? {}
+        : { [ENV.ownerStorageBytes]: String(props.ownerStorageBytes) },
+    );
     this.functions.api.bind(
       table,
       runtime('manage'),
+      lifecycle,
+      observability,
+      configBinding(authEnvironment(authMode, props)),
+      storageQuota,
+    );
+    this.functions.storage.bind(
+      table,
+      // No ENV.maxFileBytes: the function's default is the most Lambda's payload limit lets through.
+      configBinding({ [ENV.chatsRoot]: STORAGE_MOUNT_PATH }),
+      storageQuota,
+      // It parses the lifecycle section like every API function, so it gets the same settings.
       lifecycle,
       observability,
       configBinding(authEnvironment(authMode, props)),
@@ -201,12 +265,19 @@ export class ServiceStack extends Stack {
       observability,
       configBinding(authEnvironment(authMode, props)),
     );
-    this.functions.reconciler.bind(table, runtime('manage'), lifecycle, observability);
+    this.functions.reconciler.bind(
+      table,
+      runtime('manage'),
+      lifecycle,
+      observability,
+      storageFunctionBinding(this.functions.storage.function),
+    );
     this.functions.taskEvents.bind(table, runtime('stop'), lifecycle, observability);
 
     this.api = new ControlPlaneApi(this, 'Api', {
       handler: this.functions.api.function,
       logsHandler: this.functions.logs.function,
+      storageHandler: this.functions.storage.function,
       authMode,
       logRetention,
     });
@@ -244,6 +315,7 @@ export class ServiceStack extends Stack {
         reconciler: this.functions.reconciler.function,
         eventPublisher: this.functions.eventPublisher.function,
         logs: this.functions.logs.function,
+        storage: this.functions.storage.function,
         ...(this.functions.webhook ? { webhook: this.functions.webhook.function } : {}),
       },
       reconcilerLogs: this.functions.reconciler.logGroup,
@@ -271,6 +343,36 @@ export class ServiceStack extends Stack {
   }
 
   /**
+   * The storage function's security group: NFS to the file system's mount targets, which admit it,
+   * and HTTPS towards DynamoDB; nothing else in or out.
+   */
+  private storageSecurityGroup(props: ServiceStackProps): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'StorageFunctionSecurityGroup', {
+      vpc: props.network.vpc,
+      description: 'Storage function: NFS to the chat file system and HTTPS to DynamoDB only',
+      allowAllOutbound: false,
+    });
+    const nfs = ec2.Port.tcp(2049);
+    group.addEgressRule(props.storage.securityGroup, nfs, 'NFS to the chat file system');
+    // DynamoDB's addresses are the AWS-managed prefix list its gateway endpoint routes, but neither
+    // CloudFormation nor CDK gives that list's id without a synth-time lookup, and synthesis stays
+    // offline. So 443 is open to any IPv4 address. A Lambda ENI never has a public IP, so in public
+    // subnets that reaches DynamoDB and addresses inside the VPC only; private subnets with a NAT
+    // gateway would let it out to the internet, where its role still grants nothing but the session
+    // table, its log group and X-Ray.
+    group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DynamoDB, through the gateway endpoint');
+    // `remoteRule` places this ingress rule of the stateful stack's group in this stack, next to its
+    // source, as the sandbox cluster does: the stateful stack never refers to this one.
+    props.storage.securityGroup.addIngressRule(
+      group,
+      nfs,
+      'NFS from the storage function to the chat file system',
+      true,
+    );
+    return group;
+  }
+
+  /**
    * One output per log group, since CDK generates their names: each function's, the API's access log
    * and each CloudWatch-logging profile's sandbox log (docs/operate.md, log groups).
    */
@@ -278,6 +380,7 @@ export class ServiceStack extends Stack {
     const functions: [string, SandboxFunction | undefined][] = [
       ['ApiFunctionLogGroup', this.functions.api],
       ['LogsFunctionLogGroup', this.functions.logs],
+      ['StorageFunctionLogGroup', this.functions.storage],
       ['TaskEventsFunctionLogGroup', this.functions.taskEvents],
       ['ReconcilerFunctionLogGroup', this.functions.reconciler],
       ['EventPublisherFunctionLogGroup', this.functions.eventPublisher],

@@ -16,9 +16,14 @@ export function taskFamily(prefix: string, key: ChatKey): string {
   return `${prefix}-${tenantHash(key.tenant)}-${key.chatId}`;
 }
 
+/** A chat's directory below the file system's `/chats`: `<tenant hash>/<chatId>`. */
+export function chatDirectoryBelowChats(key: ChatKey): string {
+  return `${tenantHash(key.tenant)}/${key.chatId}`;
+}
+
 /** Root directory of a chat's access point: `/chats/<tenant hash>/<chatId>` (EFS allows 100 chars, 4 levels). */
 export function chatRootPath(key: ChatKey): string {
-  return `/chats/${tenantHash(key.tenant)}/${key.chatId}`;
+  return `/chats/${chatDirectoryBelowChats(key)}`;
 }
 
 /** What a task's `startedBy` tells about it: enough to find its session without a scan. */

@@ -6,13 +6,14 @@ import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
 import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
-import { authSection, ecsSection, tableSection } from '../config/aws.js';
+import { DynamoStorageUsageStore } from '../adapters/dynamodb/storage-usage-store.js';
+import { authSection, ecsSection, storageQuotaSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, profileNames, profileSizes, withProfiles } from '../config/lifecycle.js';
 import type { CoreDeps } from '../core/deps.js';
 import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
-import { ROUTE_PATHS, SERVICES } from '../names.js';
+import { ROUTE_PATHS, SERVICES, STORAGE_ROUTE_KEYS } from '../names.js';
 import { VERSION } from '../version.js';
 import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
 import { ecsRuntimeParts } from './ecs-runtime.js';
@@ -27,6 +28,7 @@ export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
     ecs: ecsSection,
     auth: authSection,
     lifecycle: lifecycleSection(),
+    storage: storageQuotaSection,
   });
   const observability = createObservability(SERVICES.api);
   const { tracer, metrics } = observability;
@@ -66,7 +68,15 @@ export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
     // API Gateway's request id unless the caller sent one: access logs and function logs agree.
     newRequestId: (c) => requestIdOf(c.env?.event),
     onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
-    servedElsewhere: [ROUTE_PATHS.sandboxLogs, ROUTE_PATHS.openApi].map((path) => ({ method: 'get', path })),
+    servedElsewhere: [
+      ...[ROUTE_PATHS.sandboxLogs, ROUTE_PATHS.openApi].map((path) => ({ method: 'get' as const, path })),
+      ...STORAGE_ROUTE_KEYS,
+    ],
+    // The figures the storage function measured, for `GET /v1/usage`.
+    storage: {
+      usage: new DynamoStorageUsageStore(dynamodb, config.table.tableName),
+      ownerMaxBytes: config.storage.ownerMaxBytes,
+    },
   });
   const answer = handle(app);
   return instrument(observability, requestIdOf, (event: LambdaEvent, context: LambdaContext) =>

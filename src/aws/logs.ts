@@ -1,7 +1,7 @@
 /**
  * The logs function: API Gateway sends it `GET /v1/chats/{chatId}/sandbox/logs` and
- * `GET /v1/openapi.json` (the document of every route, which the api function's bundle has no room
- * for), and nothing else.
+ * `GET /v1/openapi.json` (the document of every route, the storage function's included, which the
+ * api function's bundle has no room for), and nothing else.
  * A function of its own, because the CloudWatch Logs client (about 110 KiB minified) does not fit
  * in the api function's bundle budget, and so that only this function may read the sandboxes' logs.
  * It serves the same Hono app as the api function (same authentication, problems and request ids),
@@ -17,23 +17,16 @@ import { authSection, logStreamsSection, profilesSection, tableSection } from '.
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
 import type { CoreDeps } from '../core/deps.js';
-import type { SandboxRuntime } from '../core/ports.js';
 import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
 import { registerDocumentRoute } from '../http/routes/document-route.js';
 import { registerLogsRoutes } from '../http/routes/logs-routes.js';
+import { STORAGE_ROUTES } from '../http/routes/storage-routes.js';
 import { SERVICES } from '../names.js';
 import { VERSION } from '../version.js';
 import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
+import { NO_RUNTIME } from './no-runtime.js';
 import { coreLogger, createObservability, instrument } from './observability.js';
-
-/** This function starts, describes and stops nothing: API Gateway routes no such request here. */
-const NO_RUNTIME: SandboxRuntime = {
-  launch: () => Promise.reject(new Error('the logs function runs no sandboxes')),
-  describe: () => Promise.reject(new Error('the logs function runs no sandboxes')),
-  stop: () => Promise.reject(new Error('the logs function runs no sandboxes')),
-  inventory: () => Promise.reject(new Error('the logs function runs no sandboxes')),
-};
 
 /** The logs function's handler; throws `ConfigError` naming every bad variable. */
 export function createLogsHandler(env: NodeJS.ProcessEnv = process.env) {
@@ -66,8 +59,9 @@ export function createLogsHandler(env: NodeJS.ProcessEnv = process.env) {
     newRequestId: (c) => requestIdOf(c.env?.event),
     onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
     moreRoutes: (router) => registerLogsRoutes(router, { core, logs }),
-    // The document is served here, not by the api function (whose bundle budget it would break).
-    document: registerDocumentRoute,
+    // The document is served here, not by the api function (whose bundle budget it would break),
+    // and lists the storage function's routes too.
+    document: (router, deps, routes) => registerDocumentRoute(router, deps, routes, STORAGE_ROUTES),
   });
   const answer = handle(app);
   return instrument(observability, requestIdOf, (event: LambdaEvent, context: LambdaContext) =>

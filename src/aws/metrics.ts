@@ -47,12 +47,18 @@ export function recordApiAnswer(metrics: Metrics, answer: HttpAnswer): void {
  * left out: a custom metric is billed for every hour it receives data, so an idle stack publishing
  * ten zero counters a minute would pay for ten metrics; dashboards and alarms fill gaps with 0.
  */
-export function recordReconcile(metrics: Metrics, summary: ReconcileSummary, volumesRetired: number): void {
+export function recordReconcile(
+  metrics: Metrics,
+  summary: ReconcileSummary,
+  volumesRetired: number,
+  chatsPurged = 0,
+): void {
   for (const counter of RECONCILE_COUNTERS) {
     if (summary[counter] === 0) continue;
     metrics.addMetric(RECONCILE_METRICS[counter], MetricUnit.Count, summary[counter]);
   }
   if (volumesRetired > 0) metrics.addMetric(METRICS.volumesRetired, MetricUnit.Count, volumesRetired);
+  if (chatsPurged > 0) metrics.addMetric(METRICS.chatsPurged, MetricUnit.Count, chatsPurged);
 }
 
 /** A runtime that counts launches, launch failures and, on each inventory, the live sandboxes. */

@@ -1,16 +1,22 @@
 /**
  * The reconciler function: EventBridge Scheduler (every minute) -> one reconcile pass, then the
- * retirement of idle chat volumes, both under the reconciler lease so overlapping runs never work at
- * once.
+ * retirement of idle chat volumes and the end of due chat purges, all under the reconciler lease so
+ * overlapping runs never work at once. A purge's AWS calls (the chat's access point and task
+ * definitions) run here, outside the VPC; only the directory removal runs in the storage function.
  */
 import type { Context } from 'aws-lambda';
+import { DynamoChatPurges } from '../adapters/dynamodb/chat-purges.js';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
 import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
+import { DynamoStorageUsageStore } from '../adapters/dynamodb/storage-usage-store.js';
 import { type RetireSummary, VolumeRetirer } from '../adapters/ecs/volume-retirer.js';
-import { ecsSection, tableSection } from '../config/aws.js';
+import { createLambdaClient } from '../adapters/lambda/client.js';
+import { LambdaDirectoryRemover } from '../adapters/lambda/directory-removal.js';
+import { ecsSection, storageFunctionSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, profileNames, profileSizes, withProfiles } from '../config/lifecycle.js';
+import { finishPurges, type PurgeFinishDeps } from '../core/chat-storage.js';
 import type { CoreDeps } from '../core/deps.js';
 import {
   emptySummary,
@@ -28,11 +34,24 @@ import { coreLogger, createObservability, instrument } from './observability.js'
 /** Time kept back from the Lambda timeout to release the lease and flush metrics. */
 const SAFETY_MARGIN_MS = 5_000;
 
-export type ReconcilerResult = ReconcileSummary & { readonly volumes: RetireSummary | null };
+export type ReconcilerResult = ReconcileSummary & {
+  readonly volumes: RetireSummary | null;
+  /** Chat purges finished or given up this run; null when the run had no time left for them. */
+  readonly purges: {
+    readonly purged: number;
+    readonly abandoned: number;
+    readonly truncated: boolean;
+  } | null;
+};
 
 /** The reconciler function's handler; throws `ConfigError` naming every bad variable. */
 export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
-  const config = parseSections(env, { table: tableSection, ecs: ecsSection, lifecycle: lifecycleSection() });
+  const config = parseSections(env, {
+    table: tableSection,
+    ecs: ecsSection,
+    lifecycle: lifecycleSection(),
+    storage: storageFunctionSection,
+  });
   const observability = createObservability(SERVICES.reconciler);
   const { tracer, metrics } = observability;
   const logger = coreLogger(observability.logger);
@@ -69,6 +88,17 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
     clock: systemClock,
     logger,
   });
+  const directories = new LambdaDirectoryRemover(
+    tracer.captureAWSv3Client(createLambdaClient()),
+    config.storage.functionName,
+  );
+  const purges: PurgeFinishDeps = {
+    core,
+    usage: new DynamoStorageUsageStore(dynamodb, config.table.tableName),
+    purges: new DynamoChatPurges(dynamodb, config.table.tableName),
+    removeDirectory: (key, purgingAt) => directories.remove(key, purgingAt),
+    removeRuntimeResources: (key) => retirer.retireChat(key),
+  };
 
   return instrument(
     observability,
@@ -80,13 +110,14 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
         const summary = await reconcilePass(core, { deadline });
         // Retirement only after a pass that got through everything, under the same lease.
         const volumes = summary.truncated ? null : await retirer.retireDue({ deadline });
-        return { ...summary, volumes };
+        const finished = volumes?.truncated === false ? await finishPurges(purges, { deadline }) : null;
+        return { ...summary, volumes, purges: finished };
       });
       if (!result) {
         observability.logger.info('reconcile skipped: another pass holds the lease');
-        return { ...emptySummary(false), volumes: null };
+        return { ...emptySummary(false), volumes: null, purges: null };
       }
-      recordReconcile(metrics, result, result.volumes?.retired ?? 0);
+      recordReconcile(metrics, result, result.volumes?.retired ?? 0, result.purges?.purged ?? 0);
       observability.logger.info('reconciler summary', { ...result });
       return result;
     },

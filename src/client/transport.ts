@@ -258,5 +258,21 @@ function errorOfText(response: Response, text: string): SandboxApiError {
       : typeof fields.message === 'string'
         ? fields.message
         : snippet(text);
-  return unexpectedAnswer(response, detail);
+  return response.status === 413 ? gatewayTooLarge(response, detail) : unexpectedAnswer(response, detail);
+}
+
+/**
+ * API Gateway's own 413: a body whose base64 form does not fit Lambda's 6 MB payload never reaches
+ * the control plane, which would have answered `payload_too_large` itself. Same code, so callers
+ * handle one error.
+ */
+function gatewayTooLarge(response: Response, detail: string): SandboxApiError {
+  return apiErrorOf({
+    status: 413,
+    code: 'payload_too_large',
+    detail: `The body is too large for the API (${detail}); on AWS a file is at most 4 MiB (4,194,304 bytes).`,
+    problem: null,
+    retryAfterSeconds: null,
+    requestId: requestIdOf(response.headers),
+  });
 }

@@ -5,8 +5,9 @@
 import type { EcsProfile, EcsRuntimeSettings } from '../adapters/ecs/settings.js';
 import { DEFAULT_MOUNT_PATHS } from '../adapters/ecs/settings.js';
 import type { SandboxLogStreams } from '../adapters/logs/cloudwatch-logs.js';
+import { DEFAULT_OWNER_STORAGE_BYTES, type StorageConfig } from '../core/chat-files-port.js';
 import { TENANT_PATTERN } from '../core/model.js';
-import { ENV } from '../names.js';
+import { ENV, STORAGE_MOUNT_PATH } from '../names.js';
 import * as z from '../zod.js';
 import { absolutePath, envAllowList, integer, json, list, section, text } from './env.js';
 
@@ -187,4 +188,37 @@ export const logStreamsSection = section({
     ),
   },
   build: (e): SandboxLogStreams => e[ENV.logStreams] as SandboxLogStreams,
+});
+
+/**
+ * The largest file the storage function takes or answers: 4 MiB (4,194,304 bytes). API Gateway
+ * hands a binary body to Lambda base64-encoded (5,592,408 bytes for 4 MiB), inside an event that
+ * must fit Lambda's 6 MB synchronous payload limit together with the request's headers; answers
+ * are base64-encoded the same way. A larger body never reaches the function: see docs/api.md.
+ */
+export const AWS_MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+/** The owners' byte quota: the storage function enforces it, the api function shows it in `GET /v1/usage`. */
+export const storageQuotaSection = section({
+  shape: { [ENV.ownerStorageBytes]: integer(DEFAULT_OWNER_STORAGE_BYTES, 1, Number.MAX_SAFE_INTEGER) },
+  build: (e) => ({ ownerMaxBytes: e[ENV.ownerStorageBytes] }),
+});
+
+/** Where the storage function finds the chats, and its file size limit (at most 4 MiB). */
+export const storageSection = section({
+  shape: {
+    [ENV.chatsRoot]: absolutePath(STORAGE_MOUNT_PATH),
+    [ENV.maxFileBytes]: integer(AWS_MAX_FILE_BYTES, 1, AWS_MAX_FILE_BYTES),
+    [ENV.ownerStorageBytes]: integer(DEFAULT_OWNER_STORAGE_BYTES, 1, Number.MAX_SAFE_INTEGER),
+  },
+  build: (e): { readonly chatsRoot: string; readonly limits: StorageConfig } => ({
+    chatsRoot: e[ENV.chatsRoot],
+    limits: { maxFileBytes: e[ENV.maxFileBytes], ownerMaxBytes: e[ENV.ownerStorageBytes] },
+  }),
+});
+
+/** The storage function the reconciler asks to remove a purged chat's directory. */
+export const storageFunctionSection = section({
+  shape: { [ENV.storageFunctionName]: text },
+  build: (e) => ({ functionName: e[ENV.storageFunctionName] }),
 });

@@ -115,6 +115,9 @@ export interface StorageUsageStore {
   remove(scope: StorageScope, chatId: string): Promise<void>;
 }
 
+/** Bytes an owner's chats may hold together unless the operator sets another figure: 1 GiB. */
+export const DEFAULT_OWNER_STORAGE_BYTES = 1024 * 1024 * 1024;
+
 /** Chat storage's settings. */
 export interface StorageConfig {
   /** The largest file one request may write (bytes). */

@@ -328,41 +328,68 @@ export async function purgeChat(
 }
 
 /**
- * Finishes every purge past its settle time: removes the chat's directory, its final session
- * record and storage figures, then the chat record with the mark. A purge whose chat has a live
- * session (it started before the mark) is given up. Resumable: each step is idempotent.
+ * What finishing a purge needs: the records, the storage figures, the chat's directory, and where
+ * the runtime keeps per-chat resources (ECS: the chat's access point and task definitions).
  */
-export async function finishPurges(deps: StorageDeps): Promise<{ purged: number; abandoned: number }> {
+export interface PurgeFinishDeps {
+  readonly core: Pick<CoreDeps, 'store' | 'quotas' | 'clock' | 'logger'>;
+  readonly usage: StorageUsageStore;
+  readonly purges: ChatPurges;
+  /**
+   * Removes the chat's directory (local mode: itself; AWS: the storage function, the only code with
+   * the file system mounted). Told the mark, so it can check that the chat is still purging.
+   */
+  removeDirectory(key: ChatKey, purgingAt: number): Promise<void>;
+  /** Removes what the runtime made for the chat (nothing locally); idempotent. */
+  removeRuntimeResources?(key: ChatKey): Promise<void>;
+}
+
+/** The purge finishing steps of a host that serves storage itself (local mode). */
+export function localPurgeFinish(deps: StorageDeps): PurgeFinishDeps {
+  return { ...deps, removeDirectory: (key) => serialisedChat(key, () => deps.files.purge(key)) };
+}
+
+/**
+ * Finishes every purge past its settle time: removes the chat's final session record, the
+ * runtime's resources for it, its directory and storage figures, then the chat record with the
+ * mark. A purge whose chat has a live session (it started before the mark) is given up.
+ * Resumable: each step is idempotent, and the mark goes last.
+ */
+export async function finishPurges(
+  deps: PurgeFinishDeps,
+  options: { readonly deadline?: number } = {},
+): Promise<{ purged: number; abandoned: number; truncated: boolean }> {
   const { store, clock, logger } = deps.core;
   let purged = 0;
   let abandoned = 0;
   for await (const { key, purgingAt } of deps.purges.listDue(clock.now())) {
+    if (options.deadline !== undefined && clock.now() >= options.deadline) {
+      return { purged, abandoned, truncated: true };
+    }
     try {
-      const outcome = await serialisedChat(key, async () => {
-        // The index may lag: only the mark the record holds now counts.
-        const chat = await deps.core.quotas.getChat(key);
-        if (chat?.purgingAt !== purgingAt) return 'stale' as const;
-        const session = await store.get(key);
-        if (session && !isTerminal(session)) {
-          logger.warn('a sandbox started before the purge took hold: the purge is given up', { ...key });
-          await deps.purges.cancel(key, purgingAt);
-          return 'abandoned' as const;
-        }
-        // The session record first: a create still holding its version can no longer claim.
-        await deps.purges.removeSession(key);
-        await deps.files.purge(key);
-        await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
-        if (chat.ownerId) {
-          await deps.usage.remove({ kind: 'owner', tenant: key.tenant, ownerId: chat.ownerId }, key.chatId);
-        }
-        await deps.purges.finish(key, purgingAt);
-        return 'purged' as const;
-      });
-      if (outcome === 'purged') purged += 1;
-      if (outcome === 'abandoned') abandoned += 1;
+      // The index may lag: only the mark the record holds now counts.
+      const chat = await deps.core.quotas.getChat(key);
+      if (chat?.purgingAt !== purgingAt) continue;
+      const session = await store.get(key);
+      if (session && !isTerminal(session)) {
+        logger.warn('a sandbox started before the purge took hold: the purge is given up', { ...key });
+        await deps.purges.cancel(key, purgingAt);
+        abandoned += 1;
+        continue;
+      }
+      // The session record first: a create still holding its version can no longer claim.
+      await deps.purges.removeSession(key);
+      await deps.removeRuntimeResources?.(key);
+      await deps.removeDirectory(key, purgingAt);
+      await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
+      if (chat.ownerId) {
+        await deps.usage.remove({ kind: 'owner', tenant: key.tenant, ownerId: chat.ownerId }, key.chatId);
+      }
+      await deps.purges.finish(key, purgingAt);
+      purged += 1;
     } catch (error) {
       logger.warn('a purge could not finish yet; the next pass tries again', { ...key, error });
     }
   }
-  return { purged, abandoned };
+  return { purged, abandoned, truncated: false };
 }

@@ -43,14 +43,16 @@ export interface ChatVolumeStore {
   /** Volumes whose `retireAt` is at or before `dueBy` (a sparse index read, never a scan). */
   listDue(dueBy: number): AsyncIterable<ChatVolume>;
   /**
-   * Claims a volume for retirement if it is still at `expectedVersion` and due (`retireAt <= now`);
-   * it stays in the index until `retryAt`, so a pass that dies half-way is picked up again.
+   * Claims a volume for retirement if it is still at `expectedVersion` and due (`retireAt <= now`;
+   * `mustBeDue: false` drops that part, for a chat being purged); it stays in the index until
+   * `retryAt`, so a pass that dies half-way is picked up again.
    */
   markRetiring(
     key: ChatKey,
     expectedVersion: number,
     now: number,
     retryAt: number,
+    options?: { readonly mustBeDue?: boolean },
   ): Promise<ChatVolume | null>;
   /** Deletes the record if it is still at `expectedVersion`. */
   remove(key: ChatKey, expectedVersion: number): Promise<boolean>;

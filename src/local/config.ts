@@ -10,7 +10,7 @@ import {
   profileSizes,
   withProfiles,
 } from '../config/lifecycle.js';
-import type { StorageConfig } from '../core/chat-files-port.js';
+import { DEFAULT_OWNER_STORAGE_BYTES, type StorageConfig } from '../core/chat-files-port.js';
 import type { LifecycleConfig } from '../core/lifecycle.js';
 import { TENANT_PATTERN } from '../core/model.js';
 import { ENV } from '../names.js';
@@ -68,9 +68,9 @@ const localSection = section({
     SANDBOX_WEBHOOK_SECRET: optionalText(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
     SANDBOX_WEBHOOK_ALLOW_REMOTE: z._default(z.enum(['true', 'false'], 'must be true or false'), 'false'),
     /** The largest file one storage request may write (bytes; default 64 MiB). */
-    SANDBOX_MAX_FILE_BYTES: integer(64 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    [ENV.maxFileBytes]: integer(64 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     /** Bytes an owner's chats may hold together through the storage routes (default 1 GiB). */
-    SANDBOX_OWNER_STORAGE_BYTES: integer(1024 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    [ENV.ownerStorageBytes]: integer(DEFAULT_OWNER_STORAGE_BYTES, 1, Number.MAX_SAFE_INTEGER),
     /** Extra profiles as JSON: { "<name>": { "command": ["program", "arg", ...], "envAllow"?: [...] } }. */
     SANDBOX_LOCAL_PROFILES: z.optional(
       json(LocalProfiles, '{ "<name>": { "command": ["program", ...], "envAllow"?: ["APP_*", ...] } }'),
@@ -175,6 +175,6 @@ export function parseLocalConfig(env: NodeJS.ProcessEnv): LocalConfig {
       profileSizes(profiles),
     ),
     webhook: e.SANDBOX_WEBHOOK_URL ? { url: e.SANDBOX_WEBHOOK_URL, secret: e.SANDBOX_WEBHOOK_SECRET } : null,
-    storage: { maxFileBytes: e.SANDBOX_MAX_FILE_BYTES, ownerMaxBytes: e.SANDBOX_OWNER_STORAGE_BYTES },
+    storage: { maxFileBytes: e[ENV.maxFileBytes], ownerMaxBytes: e[ENV.ownerStorageBytes] },
   };
 }

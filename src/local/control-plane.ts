@@ -11,7 +11,7 @@ import { localStreamsClient, StreamTail } from '../adapters/dynamodb/stream-tail
 import { PosixChatFiles } from '../adapters/fs/chat-tree.js';
 import { LocalSandboxLogs } from '../adapters/local/local-logs.js';
 import { LocalProcessRuntime, localChatDir } from '../adapters/local/local-runtime.js';
-import { finishPurges, type StorageDeps } from '../core/chat-storage.js';
+import { finishPurges, localPurgeFinish, type StorageDeps } from '../core/chat-storage.js';
 import type { CoreDeps } from '../core/deps.js';
 import type { Logger } from '../core/ports.js';
 import { reconcile } from '../core/reconcile.js';
@@ -146,7 +146,7 @@ async function serveControlPlane(
   const timer = setInterval(() => {
     passes = passes
       .then(() => reconcile(deps, { holder }))
-      .then(() => finishPurges(storage))
+      .then(() => finishPurges(localPurgeFinish(storage)))
       .then(
         () => undefined,
         (error: unknown) => logger.error('reconcile pass failed', { error }),

@@ -101,6 +101,12 @@ describe('SandboxClient transport', () => {
     stub.answer({ status: 500 });
     expect(await rejectionOf(client.health())).toBeInstanceOf(ServerError);
 
+    // A body Lambda could not take: API Gateway's own 413 becomes the API's code.
+    stub.answer(json(413, { message: 'Request Entity Too Large' }, { 'apigw-requestid': 'req-413' }));
+    const tooLarge = await rejectionOf(client.putFile(randomUUID(), 'big.bin', new Uint8Array(8)));
+    expect(tooLarge).toMatchObject({ status: 413, code: 'payload_too_large', requestId: 'req-413' });
+    expect((tooLarge as SandboxApiError).detail).toMatch(/Request Entity Too Large.*4 MiB/);
+
     stub.answer(json(418, problem(418, 'teapot_brewing')));
     const unknown = await rejectionOf(client.health());
     expect(unknown).toBeInstanceOf(InvalidRequestError);

@@ -200,6 +200,19 @@ describe('api function (IAM authorizer)', () => {
     });
     expect(answer.statusCode).toBe(405);
     expect(answer.headers.allow).toBe('GET, HEAD');
+    // The storage function's paths: API Gateway sends it only the methods it serves.
+    const chat = `/v1/chats/${crypto.randomUUID()}`;
+    const file = await call({ method: 'PATCH', path: `${chat}/file`, userArn: ALICE });
+    expect(file.statusCode).toBe(405);
+    expect(file.headers.allow).toBe('DELETE, GET, HEAD, PUT');
+    const purge = await call({ method: 'POST', path: chat, userArn: ALICE });
+    expect(purge.headers.allow).toBe('DELETE');
+  });
+
+  it("shows the owners' storage quota in GET /v1/usage, from the figures the storage function keeps", async () => {
+    const answer = await call({ method: 'GET', path: '/v1/usage', userArn: ALICE });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).toMatchObject({ storage: { limitBytes: 1024 * 1024 * 1024 } });
   });
 
   it('answers the health route without credentials', async () => {

@@ -91,6 +91,8 @@ export interface HttpRequest {
   readonly method: string;
   readonly path: string;
   readonly body?: unknown;
+  /** A raw body instead of JSON: API Gateway hands it over base64-encoded. */
+  readonly rawBody?: Buffer;
   readonly query?: string;
   readonly headers?: Record<string, string>;
   /** The signing principal; null for a request without the IAM authorizer. */
@@ -100,6 +102,7 @@ export interface HttpRequest {
 /** API Gateway HTTP API payload 2.0 for a SigV4-signed request through the IAM authorizer. */
 export function httpApiEvent(request: HttpRequest): Record<string, unknown> {
   const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+  const raw = request.rawBody;
   const userArn =
     request.userArn === undefined ? 'arn:aws:iam::111122223333:user/agent-alpha' : request.userArn;
   return {
@@ -109,7 +112,7 @@ export function httpApiEvent(request: HttpRequest): Record<string, unknown> {
     rawQueryString: request.query ?? '',
     headers: {
       accept: 'application/json',
-      'content-length': String(body?.length ?? 0),
+      'content-length': String(raw?.length ?? body?.length ?? 0),
       host: 'abcdef1234.execute-api.us-west-2.amazonaws.com',
       'user-agent': 'agent-runtime/1.0',
       'x-amz-date': '20261122T000000Z',
@@ -155,8 +158,8 @@ export function httpApiEvent(request: HttpRequest): Record<string, unknown> {
       time: '22/Nov/2026:00:00:00 +0000',
       timeEpoch: Date.parse('2026-11-22T00:00:00Z'),
     },
-    ...(body === undefined ? {} : { body }),
-    isBase64Encoded: false,
+    ...(raw ? { body: raw.toString('base64') } : body === undefined ? {} : { body }),
+    isBase64Encoded: raw !== undefined,
   };
 }
 

@@ -10,6 +10,9 @@ import { BASE_TASK_DEFINITION_ARN, SETTINGS } from '../ecs/fixtures.js';
 
 export { acceptRunTask, acceptVolumeCreation } from '../ecs/fixtures.js';
 
+/** The storage function's name in the reconciler's environment. */
+export const STORAGE_FUNCTION_NAME = 'Test-Service-StorageFunction-0123';
+
 /** The environment the CDK stack gives the functions, pointed at a test table on DynamoDB Local. */
 export function functionEnv(
   tableName: string,
@@ -29,6 +32,7 @@ export function functionEnv(
       default: { taskDefinitionArn: BASE_TASK_DEFINITION_ARN, containerName: 'sandbox', port: 8000 },
     }),
     [ENV.authMode]: 'iam',
+    [ENV.storageFunctionName]: STORAGE_FUNCTION_NAME,
     [ENV.dynamodbEndpoint]: inject('dynamoEndpoint'),
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,

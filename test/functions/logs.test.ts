@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Session } from '../../src/core/model.js';
-import { ENV } from '../../src/names.js';
+import { ENV, STORAGE_ROUTE_KEYS } from '../../src/names.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { type HttpRequest, httpApiEvent, lambdaContext } from './events.js';
 import { type ApiAnswer, coldStart, functionEnv, parseAnswer } from './harness.js';
@@ -175,6 +175,9 @@ describe('logs function', () => {
     expect(paths['/v1/chats/{chatId}/sandbox/logs']?.get?.operationId).toBe('getSandboxLogs');
     expect(paths['/v1/chats/{chatId}/sandbox']?.put?.operationId).toBe('getOrCreateSandbox');
     expect(paths['/v1/events']).toBeUndefined();
+    expect(paths['/v1/openapi.json']?.get?.operationId).toBe('getOpenApiDocument');
+    // The storage function's routes, which API Gateway sends there.
+    for (const { method, path } of STORAGE_ROUTE_KEYS) expect(paths[path]?.[method]).toBeDefined();
     const schemas = (
       answer.body.components as { schemas: Record<string, { properties: Record<string, unknown> }> }
     ).schemas;

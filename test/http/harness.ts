@@ -4,7 +4,7 @@ import type { DynamoSessionStore } from '../../src/adapters/dynamodb/session-sto
 import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
 import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
 import { localChatDir } from '../../src/adapters/local/local-runtime.js';
-import type { StorageConfig } from '../../src/core/chat-files-port.js';
+import type { ChatFiles, StorageConfig } from '../../src/core/chat-files-port.js';
 import type { LifecycleConfig } from '../../src/core/lifecycle.js';
 import type { SandboxLogs } from '../../src/core/logs-port.js';
 import { createApp, type Router } from '../../src/http/app.js';
@@ -32,6 +32,8 @@ export async function httpHarness(
     storageDir?: string;
     /** Its limits (default: 64 KiB files, 1 MiB per owner). */
     storageLimits?: StorageConfig;
+    /** Wraps the chat files (to make a call fail as a file system would). */
+    wrapFiles?: (files: ChatFiles) => ChatFiles;
   } = {},
 ) {
   const deps = coreDeps((await createTestTable()).store, options.config ? { config: options.config } : {});
@@ -56,7 +58,9 @@ export async function httpHarness(
         const store = deps.store as DynamoSessionStore;
         registerStorageRoutes(router, {
           core: deps,
-          files: new PosixChatFiles({ rootOf: (key) => localChatDir(dir, key) }),
+          files: (options.wrapFiles ?? ((files) => files))(
+            new PosixChatFiles({ rootOf: (key) => localChatDir(dir, key) }),
+          ),
           usage: new DynamoStorageUsageStore(store.client, store.tableName),
           purges: new DynamoChatPurges(store.client, store.tableName),
           config: options.storageLimits ?? { maxFileBytes: 64 * 1024, ownerMaxBytes: 1024 * 1024 },

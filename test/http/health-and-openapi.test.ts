@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { STORAGE_ROUTES } from '../../src/http/routes/storage-routes.js';
+import { STORAGE_ROUTE_KEYS } from '../../src/names.js';
 import { httpHarness, json } from './harness.js';
 
 describe('health and OpenAPI', () => {
@@ -42,5 +44,12 @@ describe('health and OpenAPI', () => {
     expect(Object.keys(doc.paths['/v1/chats/{chatId}/sandbox']).sort()).toEqual(['delete', 'get', 'put']);
     expect(doc.components.schemas.GetOrCreateRequest.required).toEqual(['agentId']);
     expect(doc.components.schemas.GetOrCreateRequest.additionalProperties).toBe(false);
+  });
+});
+
+describe('the storage route keys', () => {
+  it('name exactly the storage routes, which API Gateway sends to the storage function', () => {
+    const routes = STORAGE_ROUTES.map(({ method, path }) => ({ method, path }));
+    expect(routes).toEqual([...STORAGE_ROUTE_KEYS]);
   });
 });

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
-import { ENV } from '../../src/names.js';
+import { ENV, STORAGE_ROUTE_KEYS } from '../../src/names.js';
 import { synthApp } from './synth.js';
 import {
   API_FUNCTION,
@@ -24,8 +24,11 @@ describe('HTTP API', () => {
       RouteKey: 'ANY /{proxy+}',
       AuthorizationType: 'AWS_IAM',
     });
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 7);
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+    // `/{proxy+}`, two health checks, GET and HEAD of the logs route and the document, and the
+    // storage routes, whose GET routes have a HEAD route each.
+    const storageRoutes = STORAGE_ROUTE_KEYS.reduce((n, key) => n + (key.method === 'get' ? 2 : 1), 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 7 + storageRoutes);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: { 'Fn::GetAtt': [functionId(API_FUNCTION), 'Arn'] },

@@ -113,6 +113,23 @@ describe('app context', () => {
     expect(() => read({ vpcId: 'vpc-1' })).toThrow(/vpcId.*subnetIds/);
   });
 
+  it('takes the route tables of an existing VPC for the DynamoDB gateway endpoint, only with that VPC', () => {
+    expect(
+      read({ vpcId: 'vpc-1', subnetIds: 'subnet-a', routeTableIds: 'rtb-a, rtb-b,' }).existingVpc,
+    ).toEqual({
+      vpcId: 'vpc-1',
+      subnetIds: ['subnet-a'],
+      assignPublicIp: true,
+      routeTableIds: ['rtb-a', 'rtb-b'],
+    });
+    expect(() => read({ routeTableIds: 'rtb-a' })).toThrow(/routeTableIds.*vpcId/);
+  });
+
+  it('reads the owners’ storage quota in bytes, and leaves it unset by default', () => {
+    expect(read({}).ownerStorageBytes).toBeUndefined();
+    expect(read({ ownerStorageBytes: '5368709120' }).ownerStorageBytes).toBe(5 * 1024 ** 3);
+  });
+
   it.each([
     [{ authMode: 'basic' }, /authMode/],
     [{ sandboxCpu: 'lots' }, /sandboxCpu/],
@@ -126,6 +143,9 @@ describe('app context', () => {
     [{ ownerMaxLive: '0' }, /ownerMaxLive/],
     [{ tenantMaxLive: '2001' }, /tenantMaxLive.*2000/],
     [{ apiTokenHashes: '{' }, /apiTokenHashes/],
+    [{ ownerStorageBytes: '0' }, /ownerStorageBytes/],
+    [{ ownerStorageBytes: '1.5' }, /ownerStorageBytes/],
+    [{ ownerStorageBytes: String(2 ** 53) }, /ownerStorageBytes/],
     [{ apiTokenHashes: '{"not-a-sha256":"tenant"}' }, /apiTokenHashes/],
   ])('rejects %o naming the bad key', (context, message) => {
     expect(() => read(context)).toThrow(message);

@@ -55,6 +55,15 @@ describe('cdk-nag AwsSolutions', () => {
         sandboxEgress: 'https-only',
       },
     ],
+    [
+      'private subnets of an existing VPC, with a DynamoDB gateway endpoint on their route tables',
+      {
+        vpcId: 'vpc-0abc1234def567890',
+        subnetIds: 'subnet-0aaa1111bbbb22223,subnet-0bbb3333cccc44445',
+        assignPublicIp: 'false',
+        routeTableIds: 'rtb-0aaa1111bbbb22223',
+      },
+    ],
   ])('reports no unacknowledged finding for %s', (_name, context) => {
     expect(findings(context)).toEqual([]);
   });

@@ -39,11 +39,12 @@ export const DOCUMENTED_OPTION_SETS: [string, Record<string, unknown>][] = [
     },
   ],
   [
-    'private subnets of an existing VPC, open egress, shorter retention, no backups',
+    'private subnets of an existing VPC with their route tables, open egress, shorter retention, no backups',
     {
       vpcId: 'vpc-0abc1234def567890',
       subnetIds: 'subnet-0aaa1111bbbb22223,subnet-0bbb3333cccc44445',
       assignPublicIp: 'false',
+      routeTableIds: 'rtb-0aaa1111bbbb22223,rtb-0bbb3333cccc44445',
       sandboxEgress: 'all',
       logRetentionDays: '7',
       sandboxLogRetentionDays: '1',
@@ -79,7 +80,7 @@ export const DOCUMENTED_OPTION_SETS: [string, Record<string, unknown>][] = [
     },
   ],
   [
-    'a webhook, alarm notifications, limits, expiry lead, archive retention and a stack prefix',
+    'a webhook, alarm notifications, limits, expiry lead, archive retention, storage quota and a stack prefix',
     {
       webhookUrl: 'https://hooks.example.com/sandbox',
       alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops',
@@ -88,6 +89,7 @@ export const DOCUMENTED_OPTION_SETS: [string, Record<string, unknown>][] = [
       expiringLeadSeconds: '300',
       defaultAgentId: 'legacy-agent',
       eventArchiveRetentionDays: '7',
+      ownerStorageBytes: String(5 * 1024 ** 3),
       stackPrefix: 'Agents',
     },
   ],

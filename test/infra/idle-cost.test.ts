@@ -17,6 +17,12 @@ const MONTHLY = {
   'AWS::ElasticLoadBalancingV2::LoadBalancer': 16.2,
 } as const;
 
+/**
+ * A gateway endpoint (DynamoDB, S3) bills neither hours nor data, unlike an interface endpoint (the
+ * $7.20 of `AWS::EC2::VPCEndpoint` above), so it is counted under a type of its own.
+ */
+const GATEWAY_ENDPOINT = 'AWS::EC2::VPCEndpoint (Gateway)';
+
 /** $0.10 per alarm metric: an alarm reads one metric, or each metric of its math expression. */
 const PER_ALARM_METRIC = 0.1;
 
@@ -32,6 +38,7 @@ const BILLED_BY_USE_ONLY: Record<string, string> = {
   'AWS::EC2::Route': 'free',
   'AWS::EC2::InternetGateway': 'free; data transfer is billed per GB',
   'AWS::EC2::VPCGatewayAttachment': 'free',
+  [GATEWAY_ENDPOINT]: 'free: the DynamoDB gateway endpoint the storage function reaches the table through',
   'AWS::EC2::SecurityGroup': 'free',
   'AWS::EC2::SecurityGroupEgress': 'free',
   'AWS::EC2::SecurityGroupIngress': 'free',
@@ -78,7 +85,12 @@ function count(templates: readonly Template[]): Counts {
       { Type: string; Properties?: Record<string, unknown> }
     >;
     for (const resource of Object.values(resources)) {
-      byType[resource.Type] = (byType[resource.Type] ?? 0) + 1;
+      // CloudFormation's default endpoint type is Gateway.
+      const gateway =
+        resource.Type === 'AWS::EC2::VPCEndpoint' &&
+        (resource.Properties?.VpcEndpointType ?? 'Gateway') === 'Gateway';
+      const type = gateway ? GATEWAY_ENDPOINT : resource.Type;
+      byType[type] = (byType[type] ?? 0) + 1;
       if (resource.Type !== 'AWS::CloudWatch::Alarm') continue;
       const metrics = resource.Properties?.Metrics as { MetricStat?: unknown }[] | undefined;
       alarmMetrics += metrics ? metrics.filter((m) => m.MetricStat).length : 1;
@@ -150,6 +162,10 @@ describe('the idle cost in docs/deploy.md', () => {
       ],
     };
     expect(Object.values(rows).flat().sort()).toEqual(Object.keys(MONTHLY).sort());
+    // The free gateway endpoint is named too, so no reader takes it for an interface endpoint.
+    expect(row('Hourly network resources')[1]).toContain(
+      `${counted(defaults, GATEWAY_ENDPOINT)} DynamoDB gateway endpoint`,
+    );
     for (const [item, types] of Object.entries(rows)) {
       const [, what, , perMonth] = row(item);
       let cost = 0;

@@ -16,6 +16,7 @@ const API = 'Sandbox control plane HTTP API';
 const TASK_EVENTS = 'Applies ECS task state changes';
 const RECONCILER = 'Reconciles sandbox sessions';
 const LOGS = 'Reads sandbox logs for the HTTP API';
+const STORAGE = 'Chat storage routes (inside the VPC, EFS mounted)';
 
 /** Every statement of the inline policies attached to the role of the function with this description. */
 function statementsOf(description: string): Statement[] {
@@ -53,6 +54,7 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
         'DeleteChatTaskDefinitions',
         'DescribeAndStopClusterTasks',
         'DescribeChatAccessPoints',
+        'InvokeStorageFunction',
         'ListClusterTasks',
         'ManageTaskDefinitions',
         'PassSandboxRoles',
@@ -66,7 +68,11 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
         'sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage',
         'xray:PutTelemetryRecords,xray:PutTraceSegments',
       ]
-        .filter((sid) => description === RECONCILER || !sid.startsWith('sqs:'))
+        // The reconciler alone sends failed runs to the queue and asks the storage function to
+        // remove purged chats' directories.
+        .filter(
+          (sid) => description === RECONCILER || !(sid.startsWith('sqs:') || sid === 'InvokeStorageFunction'),
+        )
         .sort(),
     );
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
@@ -246,7 +252,7 @@ describe('the logs function', () => {
   });
 
   it('is the only function that can read the sandbox logs', () => {
-    for (const description of [API, TASK_EVENTS, RECONCILER]) {
+    for (const description of [API, TASK_EVENTS, RECONCILER, STORAGE]) {
       expect(statementsOf(description).flatMap(actions)).not.toContain('logs:GetLogEvents');
     }
   });

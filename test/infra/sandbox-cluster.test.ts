@@ -4,7 +4,7 @@ import { DEFAULT_MOUNT_PATHS } from '../../src/adapters/ecs/settings.js';
 import { VOLUME_NAMES } from '../../src/adapters/ecs/task-definition.js';
 import { ENV } from '../../src/names.js';
 import { synthApp } from './synth.js';
-import { CLIENTS_SG, type Resource, SANDBOX_SG, templateQueries } from './template-queries.js';
+import { CLIENTS_SG, type Resource, SANDBOX_SG, STORAGE_SG, templateQueries } from './template-queries.js';
 
 const { serviceTemplate: template } = synthApp({
   sandboxImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandbox:1.2.3',
@@ -219,18 +219,23 @@ describe('security groups', () => {
     });
   });
 
-  it('opens NFS on the file system mount targets to the sandbox group only', () => {
+  it('opens NFS on the file system mount targets to the sandbox and storage function groups only', () => {
     const nfs = resources('AWS::EC2::SecurityGroupIngress').filter(([, r]) => r.Properties.FromPort === 2049);
-    expect(nfs.map(([, r]) => r.Properties)).toEqual([
-      {
-        Description: 'NFS from sandboxes to the chat file system',
-        IpProtocol: 'tcp',
-        FromPort: 2049,
-        ToPort: 2049,
-        GroupId: { 'Fn::ImportValue': expect.stringMatching(/MountTargetSecurityGroup/) },
-        SourceSecurityGroupId: { 'Fn::GetAtt': [securityGroupId(SANDBOX_SG), 'GroupId'] },
-      },
-    ]);
+    const from = (group: string, description: string) => ({
+      Description: description,
+      IpProtocol: 'tcp',
+      FromPort: 2049,
+      ToPort: 2049,
+      GroupId: { 'Fn::ImportValue': expect.stringMatching(/MountTargetSecurityGroup/) },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [securityGroupId(group), 'GroupId'] },
+    });
+    expect(nfs.map(([, r]) => r.Properties)).toHaveLength(2);
+    expect(nfs.map(([, r]) => r.Properties)).toEqual(
+      expect.arrayContaining([
+        from(SANDBOX_SG, 'NFS from sandboxes to the chat file system'),
+        from(STORAGE_SG, 'NFS from the storage function to the chat file system'),
+      ]),
+    );
   });
 
   it('exports the clients group for the agents’ stacks', () => {

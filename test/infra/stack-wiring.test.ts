@@ -28,6 +28,7 @@ describe('outputs', () => {
       'LogsFunctionLogGroup',
       'ReconcilerFunctionLogGroup',
       'SandboxLogGroupdefault',
+      'StorageFunctionLogGroup',
       'TaskEventsFunctionLogGroup',
       'WebhookFunctionLogGroup',
     ]);

@@ -161,6 +161,18 @@ describe('chat file system', () => {
     });
   });
 
+  it('has a chats access point, the storage function’s way in: /chats, created 750, as the sandbox user', () => {
+    template.hasResourceProperties('AWS::EFS::AccessPoint', {
+      FileSystemId: { Ref: 'ChatFileSystem' },
+      PosixUser: { Uid: '1000', Gid: '1000' },
+      RootDirectory: {
+        Path: '/chats',
+        CreationInfo: { OwnerUid: '1000', OwnerGid: '1000', Permissions: '750' },
+      },
+    });
+    template.resourceCountIs('AWS::EFS::AccessPoint', 3);
+  });
+
   it('puts its mount targets behind a security group with no open ingress and no egress', () => {
     const groups = template.findResources('AWS::EC2::SecurityGroup');
     const [group] = Object.values(groups) as { Properties: Record<string, unknown> }[];
@@ -180,6 +192,32 @@ describe('network', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::Subnet', 2);
     template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true });
+  });
+
+  it('routes DynamoDB through a gateway endpoint on the new VPC’s route tables, which is free', () => {
+    const routeTables = Object.keys(template.findResources('AWS::EC2::RouteTable'));
+    expect(routeTables).toHaveLength(2);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] },
+      VpcId: { Ref: Match.stringLikeRegexp('NetworkVpc') },
+      RouteTableIds: Match.arrayEquals(routeTables.map((id) => ({ Ref: id }))),
+    });
+  });
+
+  it('adds the gateway endpoint to an existing VPC on the route tables given, and none without them', () => {
+    const vpc = { vpcId: 'vpc-0abc1234def567890', subnetIds: 'subnet-0aaa1111bbbb22223' };
+    const withTables = synthApp({ ...vpc, routeTableIds: 'rtb-0aaa1111bbbb22223,rtb-0bbb3333cccc44445' });
+    withTables.statefulTemplate.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    withTables.statefulTemplate.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      VpcId: 'vpc-0abc1234def567890',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] },
+      RouteTableIds: ['rtb-0aaa1111bbbb22223', 'rtb-0bbb3333cccc44445'],
+    });
+    // Without route tables the VPC must route DynamoDB already (docs/deploy.md): nothing is created.
+    synthApp(vpc).statefulTemplate.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
 
   it('imports an existing VPC by id and places the mount targets in the given subnets', () => {

@@ -9,8 +9,10 @@ export const API_FUNCTION = 'Sandbox control plane HTTP API';
 export const TASK_EVENTS_FUNCTION = 'Applies ECS task state changes';
 export const RECONCILER_FUNCTION = 'Reconciles sandbox sessions';
 export const LOGS_FUNCTION = 'Reads sandbox logs for the HTTP API';
+export const STORAGE_FUNCTION = 'Chat storage routes (inside the VPC, EFS mounted)';
 export const SANDBOX_SG = 'Agent sandboxes: agent port from the clients security group only';
 export const CLIENTS_SG = 'Attach to hosted agents that call their sandbox endpoint';
+export const STORAGE_SG = 'Storage function: NFS to the chat file system and HTTPS to DynamoDB only';
 
 /** sha256 hex of a bearer token (any 64 hex digits will do for a template). */
 export const TOKEN_HASH = 'ab'.repeat(32);

@@ -11,7 +11,13 @@ import { DynamoChatPurges } from '../../src/adapters/dynamodb/chat-purges.js';
 import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
 import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
 import { localChatDir } from '../../src/adapters/local/local-runtime.js';
-import { finishPurges, PURGE_SETTLE_MS, purgeChat, type StorageDeps } from '../../src/core/chat-storage.js';
+import {
+  finishPurges,
+  localPurgeFinish,
+  PURGE_SETTLE_MS,
+  purgeChat,
+  type StorageDeps,
+} from '../../src/core/chat-storage.js';
 import { SandboxError } from '../../src/core/errors.js';
 import { getOrCreate } from '../../src/core/get-or-create.js';
 import type { Session } from '../../src/core/model.js';
@@ -48,10 +54,14 @@ describe('chat purge', () => {
     expect((await purgeChat(storage, key)).result).toBe('purging');
     await expect(getOrCreate(core, { key, agentId: 'a1' })).rejects.toMatchObject({ code: 'chat_purging' });
     // Before the settle time nothing is removed.
-    expect((await finishPurges(storage)).purged).toBe(0);
+    expect((await finishPurges(localPurgeFinish(storage))).purged).toBe(0);
     expect(existsSync(root)).toBe(true);
     core.clock.advance(PURGE_SETTLE_MS + 1);
-    expect(await finishPurges(storage)).toEqual({ purged: 1, abandoned: 0 });
+    expect(await finishPurges(localPurgeFinish(storage))).toEqual({
+      purged: 1,
+      abandoned: 0,
+      truncated: false,
+    });
     expect(existsSync(root)).toBe(false);
     expect(await core.quotas.getChat(key)).toBeNull();
     // Done: the chat id starts afresh.
@@ -97,7 +107,11 @@ describe('chat purge', () => {
     };
     expect((await core.store.claim(live, null)).ok).toBe(true);
     core.clock.advance(PURGE_SETTLE_MS + 1);
-    expect(await finishPurges(storage)).toEqual({ purged: 0, abandoned: 1 });
+    expect(await finishPurges(localPurgeFinish(storage))).toEqual({
+      purged: 0,
+      abandoned: 1,
+      truncated: false,
+    });
     expect(existsSync(join(root, 'file.txt'))).toBe(true);
     expect((await core.quotas.getChat(key))?.purgingAt ?? null).toBeNull();
     expect((await core.store.get(key))?.sessionId).toBe(live.sessionId);

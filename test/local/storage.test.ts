@@ -13,7 +13,12 @@ import type { DynamoSessionStore } from '../../src/adapters/dynamodb/session-sto
 import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
 import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
 import { localChatDir } from '../../src/adapters/local/local-runtime.js';
-import { finishPurges, PURGE_SETTLE_MS, type StorageDeps } from '../../src/core/chat-storage.js';
+import {
+  finishPurges,
+  localPurgeFinish,
+  PURGE_SETTLE_MS,
+  type StorageDeps,
+} from '../../src/core/chat-storage.js';
 import { parseLocalConfig } from '../../src/local/config.js';
 import { type LocalControlPlane, startLocalControlPlane } from '../../src/local/control-plane.js';
 import { silentLogger } from '../support/fakes.js';
@@ -285,7 +290,7 @@ describe('chat storage (local mode)', () => {
       purges: new DynamoChatPurges(client, table),
       config: { maxFileBytes: 1000, ownerMaxBytes: 2500 },
     };
-    expect((await finishPurges(later)).purged).toBeGreaterThanOrEqual(1);
+    expect((await finishPurges(localPurgeFinish(later))).purged).toBeGreaterThanOrEqual(1);
     expect(existsSync(join(dataDir, 'chats', 'local', chatId))).toBe(false);
     expect(await store.get({ tenant: 'local', chatId })).toBeNull();
     expect(await quotas.getChat({ tenant: 'local', chatId })).toBeNull();

@@ -119,17 +119,19 @@ export class DynamoVolumeStore implements ChatVolumeStore, TenantDirectory {
     expectedVersion: number,
     now: number,
     retryAt: number,
+    options: { readonly mustBeDue?: boolean } = {},
   ): Promise<ChatVolume | null> {
+    const mustBeDue = options.mustBeDue ?? true;
     return this.conditionalUpdate(key, {
       UpdateExpression: 'SET #state = :retiring, dueAt = :retryAt, #version = #version + :one',
-      ConditionExpression: '#version = :expected AND dueAt <= :now',
+      ConditionExpression: mustBeDue ? '#version = :expected AND dueAt <= :now' : '#version = :expected',
       ExpressionAttributeNames: { '#version': 'version', '#state': 'state' },
       ExpressionAttributeValues: {
         ':retiring': 'retiring',
         ':retryAt': retryAt,
         ':one': 1,
         ':expected': expectedVersion,
-        ':now': now,
+        ...(mustBeDue ? { ':now': now } : {}),
       },
     });
   }

@@ -10,7 +10,7 @@ import {
   DescribeTaskDefinitionCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
-import { isTerminal } from '../../core/model.js';
+import { type ChatKey, isTerminal } from '../../core/model.js';
 import type { Clock, Logger, SessionStore } from '../../core/ports.js';
 import type { AccessPoints, ChatVolume, ChatVolumeStore } from '../../core/volume-ports.js';
 import { errorName } from '../sdk-errors.js';
@@ -78,7 +78,7 @@ export class VolumeRetirer {
   }
 
   private async retire(volume: ChatVolume): Promise<'retired' | 'rearmed' | null> {
-    const { store, sessions, settings, clock, logger, accessPoints, volumes } = this.deps;
+    const { store, sessions, settings, clock } = this.deps;
     const key = { tenant: volume.tenant, chatId: volume.chatId };
     const now = clock.now();
     // A sandbox that is live or still stopping may have the access point mounted: keep it.
@@ -89,7 +89,36 @@ export class VolumeRetirer {
     }
     const claimed = await store.markRetiring(key, volume.version, now, now + RETRY_AFTER_MS);
     if (!claimed) return null;
+    await this.release(claimed);
+    return 'retired';
+  }
 
+  /**
+   * Retires the chat's volume now, due or not, for a purge (the caller has made sure no sandbox of
+   * the chat is live, and the chat refuses new ones): its access point and every task definition of
+   * its family, recorded or not. Throws, to be tried again, when a resource is left.
+   */
+  async retireChat(key: ChatKey): Promise<void> {
+    const { store, clock, volumes } = this.deps;
+    const volume = await store.get(key);
+    if (!volume) {
+      // No record, but a launch that died may have registered a revision and never recorded it.
+      await this.deleteTaskDefinitions((await volumes.revisions(key)).map((revision) => revision.arn));
+      return;
+    }
+    const now = clock.now();
+    const claimed = await store.markRetiring(key, volume.version, now, now + RETRY_AFTER_MS, {
+      mustBeDue: false,
+    });
+    if (!claimed)
+      throw new Error('the chat volume changed while the purge read it; the next pass tries again');
+    await this.release(claimed);
+  }
+
+  /** Deletes a claimed volume's task definitions and access point, then its record. */
+  private async release(claimed: ChatVolume): Promise<void> {
+    const { store, logger, accessPoints, volumes } = this.deps;
+    const key = { tenant: claimed.tenant, chatId: claimed.chatId };
     const { accessPointId, taskDefinitionArns } = volumeResources(claimed);
     // The recorded revisions, and any of the chat's family a launch registered and never recorded.
     const listed = (await volumes.revisions(key)).map((revision) => revision.arn);
@@ -99,7 +128,6 @@ export class VolumeRetirer {
     // Fails if a launch re-created the volume meanwhile: its new record stays.
     await store.remove(key, claimed.version);
     logger.info('chat volume retired', { ...key, accessPointId, taskDefinitions: arns.length });
-    return 'retired';
   }
 
   /** Deregisters and deletes every definition; throws, keeping the record, if one is left. */

@@ -17,11 +17,20 @@ export const openApiRoute = defineRoute({
   },
 });
 
-/** `GET /v1/openapi.json`: the document of `routes` (every route the app serves, this one included). */
-export function registerDocumentRoute(router: Router, deps: AppDeps, routes: readonly RouteSpec[]): void {
+/**
+ * `GET /v1/openapi.json`: the document of `routes` (every route the app serves, this one included,
+ * read at the first request) and of `servedElsewhere` (routes another function serves behind the
+ * same API).
+ */
+export function registerDocumentRoute(
+  router: Router,
+  deps: AppDeps,
+  routes: readonly RouteSpec[],
+  servedElsewhere: readonly RouteSpec[] = [],
+): void {
   let document: Record<string, unknown> | undefined;
   router.route(openApiRoute, (c) => {
-    document ??= openApiDocument(routes, {
+    document ??= openApiDocument([...routes, ...servedElsewhere], {
       version: deps.version,
       lifecycle: deps.core.config,
       servers: deps.servers ?? [],

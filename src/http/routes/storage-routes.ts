@@ -1,6 +1,7 @@
 /**
  * Chat storage routes: a chat's files and `history.md`, with or without a running sandbox.
- * Mounted where a chat file tree is at hand (`npm start`), through `AppDeps.moreRoutes`.
+ * Mounted where the chat directories are at hand, through `AppDeps.moreRoutes`: local mode
+ * (`npm start`) and, on AWS, the storage function (inside the VPC, the file system mounted).
  *
  * - `GET /v1/chats/{chatId}/files` lists files; `PUT|GET|DELETE /v1/chats/{chatId}/file?path=`
  *   writes (atomically), reads (`ETag`, `Range`) and removes one;
@@ -287,7 +288,7 @@ export const purgeChatRoute = defineRoute({
   tags: ['storage'],
   summary: 'Purge the chat: its files, history, records and storage figures (the only way they are deleted)',
   description:
-    'Answers 202 at once: from then on the chat takes no new sandbox and no writes (409 chat_purging), and about 15 s later the reconciler removes everything (a purge cut short is finished by a later pass). Purging again answers the same. A chat with a live sandbox is 409 chat_has_active_sandbox: delete the sandbox first.',
+    'Answers 202 at once: from then on the chat takes no new sandbox and no writes (409 chat_purging), and the first reconciler pass at least 15 s later removes everything (the directory, the records and, on AWS, the access point and task definitions of the chat) (a purge cut short is finished by a later pass). Purging again answers the same. A chat with a live sandbox is 409 chat_has_active_sandbox: delete the sandbox first.',
   params: ChatParams,
   answers: {
     200: { description: 'The chat has nothing to purge', schema: Purge },
