@@ -268,23 +268,24 @@ async function removeInChat(deps: StorageDeps, key: ChatKey, path: string): Prom
   return removed;
 }
 
-/** The chat's history (created empty with the chat's layout when the chat exists). */
+/**
+ * The chat's history (created empty with the chat's layout when the chat exists), whole or a range
+ * of it, under the same one-answer limit as any file: an agent may append without bound.
+ */
 export async function readHistory(
   deps: StorageDeps,
   key: ChatKey,
-): Promise<{ info: ChatFileInfo; body: Buffer }> {
-  let read = await guarded(() => deps.files.read(key, HISTORY_FILE));
-  if (!read) {
+  range?: (size: number) => ByteRange | null,
+): Promise<{ info: ChatFileInfo; body: Buffer; range: ByteRange | null }> {
+  if (!(await guarded(() => deps.files.stat(key, HISTORY_FILE)))) {
     if (!(await chatExists(deps, key))) {
       throw new SandboxError('chat_not_found', 'The chat has no sandbox, owner or files.');
     }
     // A chat being purged gets no new layout: the purge would leave it behind.
     refuseWhilePurging(await deps.core.quotas.getChat(key));
     await guarded(() => deps.files.ensureLayout(key));
-    read = await guarded(() => deps.files.read(key, HISTORY_FILE));
-    if (!read) throw fileNotFound(HISTORY_FILE);
   }
-  return read;
+  return readChatFile(deps, key, HISTORY_FILE, range);
 }
 
 /**

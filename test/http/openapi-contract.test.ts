@@ -477,6 +477,12 @@ describe('a validating proxy over a whole lifecycle', () => {
     await expectStatus(send('DELETE', '/v1/chats/nope'), 422);
     await expectStatus(send('POST', `/v1/chats/nope/history`, { body: 'x', headers: raw }), 422);
     await expectStatus(send('GET', `/v1/chats/nope/history`), 422);
+    // A history an agent grew past one answer's limit is read in ranges, as any file.
+    const grown = `/v1/chats/${CHAT(23)}/history`;
+    writeFileSync(join(dataDir, 'chats', 'local', CHAT(23), 'history.md'), 'h'.repeat(300));
+    await expectStatus(send('GET', grown, { gap: 'the file is larger than one answer' }), 413);
+    await expectStatus(send('GET', grown, { headers: { Range: 'bytes=0-9' } }), 206);
+    await expectStatus(send('GET', grown, { headers: { Range: 'bytes=400-' } }), 416);
 
     // The old create's own limits and failures.
     await expectStatus(

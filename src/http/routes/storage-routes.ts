@@ -110,6 +110,19 @@ const FILE_HEADERS = {
   'Accept-Ranges': text('`bytes`'),
   'Content-Length': { description: 'Bytes in this answer', schema: z.int() },
 };
+const RANGE_HEADER = text(
+  '`bytes=<start>-<end>`, `bytes=<start>-` or `bytes=-<suffix length>`; any other Range is ignored (200)',
+);
+const RANGE_HEADERS = { ...FILE_HEADERS, 'Content-Range': text('`bytes <start>-<end>/<size>`') };
+const TOO_LARGE_TO_ANSWER = {
+  description: 'The file is larger than one answer carries (the file size limit): read it in ranges',
+  problems: ['payload_too_large'],
+} as const;
+const RANGE_OUTSIDE = {
+  description: 'The range is outside the file',
+  problems: ['range_not_satisfiable'],
+  headers: { 'Content-Range': text('`bytes */<size>`') },
+} as const;
 const NOT_FOUND = {
   description: 'No such chat, or no such file',
   problems: ['chat_not_found', 'chat_file_not_found'],
@@ -184,28 +197,13 @@ export const getFileRoute = defineRoute({
   summary: 'Read a file of the chat, whole or a byte range',
   params: ChatParams,
   query: FileQuery,
-  requestHeaders: {
-    Range: text(
-      '`bytes=<start>-<end>`, `bytes=<start>-` or `bytes=-<suffix length>`; any other Range is ignored (200)',
-    ),
-  },
+  requestHeaders: { Range: RANGE_HEADER },
   answers: {
     200: { description: 'The file', mediaType: '*/*', headers: FILE_HEADERS },
-    206: {
-      description: 'The range asked for',
-      mediaType: '*/*',
-      headers: { ...FILE_HEADERS, 'Content-Range': text('`bytes <start>-<end>/<size>`') },
-    },
+    206: { description: 'The range asked for', mediaType: '*/*', headers: RANGE_HEADERS },
     404: NOT_FOUND,
-    413: {
-      description: 'The file is larger than one answer carries (the file size limit): read it in ranges',
-      problems: ['payload_too_large'],
-    },
-    416: {
-      description: 'The range is outside the file',
-      problems: ['range_not_satisfiable'],
-      headers: { 'Content-Range': text('`bytes */<size>`') },
-    },
+    413: TOO_LARGE_TO_ANSWER,
+    416: RANGE_OUTSIDE,
     422: { description: 'Invalid path', problems: ['validation_failed'] },
   },
 });
@@ -230,11 +228,15 @@ export const getHistoryRoute = defineRoute({
   path: HISTORY_PATH,
   operationId: 'getChatHistory',
   tags: ['storage'],
-  summary: "The chat's history.md (created empty with the chat's layout)",
+  summary: "The chat's history.md (created empty with the chat's layout), whole or a byte range",
   params: ChatParams,
+  requestHeaders: { Range: RANGE_HEADER },
   answers: {
     200: { description: 'history.md', mediaType: 'text/markdown', headers: FILE_HEADERS },
+    206: { description: 'The range asked for', mediaType: 'text/markdown', headers: RANGE_HEADERS },
     404: { description: 'The chat has no sandbox, owner or files', problems: ['chat_not_found'] },
+    413: TOO_LARGE_TO_ANSWER,
+    416: RANGE_OUTSIDE,
     422: { description: 'Invalid chat id', problems: ['validation_failed'] },
   },
 });
@@ -446,19 +448,24 @@ export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
     return c.json({ file: renderFile(written.info), created: written.created }, written.created ? 201 : 200);
   });
 
-  router.route(getFileRoute, async (c, { params, query }) => {
-    const read = await readChatFile(deps, keyOf(c, params.chatId), query.path, (size) => {
-      // A 416 says how large the file is (RFC 9110 section 15.5.17).
-      c.header('Content-Range', `bytes */${size}`);
-      const range = parseRange(c.req.header('range'), size);
-      c.header('Content-Range', undefined);
-      return range;
-    });
+  /** The `Range` the request asks of a file of `size` bytes; a 416 says how large the file is (RFC 9110 section 15.5.17). */
+  const rangeOf = (c: Context) => (size: number) => {
+    c.header('Content-Range', `bytes */${size}`);
+    const range = parseRange(c.req.header('range'), size);
+    c.header('Content-Range', undefined);
+    return range;
+  };
+  const sendFile = (c: Context, read: { info: ChatFileInfo; body: Buffer; range: ByteRange | null }) => {
     fileHeaders(c, read.info, read.body.length);
-    c.header('Content-Type', contentTypeOf(query.path) ?? 'application/octet-stream');
     if (!read.range) return c.body(bytesOf(read.body), 200);
     c.header('Content-Range', `bytes ${read.range.start}-${read.range.end}/${read.info.size}`);
     return c.body(bytesOf(read.body), 206);
+  };
+
+  router.route(getFileRoute, async (c, { params, query }) => {
+    const read = await readChatFile(deps, keyOf(c, params.chatId), query.path, rangeOf(c));
+    c.header('Content-Type', contentTypeOf(query.path) ?? 'application/octet-stream');
+    return sendFile(c, read);
   });
 
   router.route(deleteFileRoute, async (c, { params, query }) => {
@@ -467,10 +474,9 @@ export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
   });
 
   router.route(getHistoryRoute, async (c, { params }) => {
-    const read = await readHistory(deps, keyOf(c, params.chatId));
-    fileHeaders(c, read.info, read.body.length);
+    const read = await readHistory(deps, keyOf(c, params.chatId), rangeOf(c));
     c.header('Content-Type', 'text/markdown; charset=utf-8');
-    return c.body(bytesOf(read.body), 200);
+    return sendFile(c, read);
   });
 
   router.route(purgeChatRoute, async (c, { params }) => {
