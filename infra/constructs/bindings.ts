@@ -14,8 +14,9 @@ import type { FunctionBinding } from './sandbox-function.js';
 
 /**
  * The item calls the DynamoDB adapters make (src/adapters/dynamodb): no Scan, every read is by key or
- * by index; no BatchWriteItem, DescribeTable (local mode only) or ConditionCheckItem (their
- * transactions hold Update items only). TransactWriteItems is authorized per item as UpdateItem.
+ * by index; no BatchWriteItem or DescribeTable (local mode only). TransactWriteItems is authorized
+ * per item as the action of its part: UpdateItem, PutItem, and ConditionCheckItem for a chat's first
+ * claim, which checks the chat record's purge mark.
  */
 const SESSION_TABLE_ACTIONS = [
   'dynamodb:GetItem',
@@ -24,6 +25,7 @@ const SESSION_TABLE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
 ];
 
 /** Item access to the session table and its two named indexes, plus the variable that names the table. */

@@ -137,8 +137,15 @@ export interface ChatPurges {
   cancel(key: ChatKey, purgingAt: number): Promise<void>;
   /** Marks due at or before `dueBy`. */
   listDue(dueBy: number): AsyncIterable<{ readonly key: ChatKey; readonly purgingAt: number }>;
-  /** Removes the chat's final session record, if it is final. */
-  removeSession(key: ChatKey): Promise<void>;
+  /**
+   * Fences the chat's session item for the purge marked at `purgingAt`: only a final, settled one
+   * (else it throws: the purge waits), marked and its version bumped, so a create that read it
+   * before can no longer claim over it. A chat without a session item needs no fence: its first
+   * claim checks the chat record's mark in the same transaction (`SessionStore.claim`).
+   */
+  fenceSession(key: ChatKey, purgingAt: number): Promise<void>;
+  /** Removes the session item this purge fenced (or none); throws if another stands there. */
+  removeSession(key: ChatKey, purgingAt: number): Promise<void>;
   /** Removes the chat's record (owner and mark) if the mark is still `purgingAt`: the purge is done. */
   finish(key: ChatKey, purgingAt: number): Promise<void>;
 }

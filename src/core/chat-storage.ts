@@ -21,7 +21,7 @@ import { SandboxError } from './errors.js';
 import type { ChatKey } from './model.js';
 import { isTerminal } from './model.js';
 import type { ChatRecord } from './quota-ports.js';
-import { CHAT_READ_SLACK_MS, claimChatOwner, TAKE_WINDOW_MS } from './quotas.js';
+import { claimChatOwner } from './quotas.js';
 
 /** Entries a size measurement walks at most; a larger chat counts as measured so far. */
 export const MEASURE_MAX_ENTRIES = 100_000;
@@ -289,12 +289,13 @@ export async function readHistory(
 }
 
 /**
- * A purge waits this long after its mark before it removes anything: a create that read the chat
- * record just before the mark takes within CHAT_READ_SLACK_MS of that read and claims within the
- * take window of its take (or goes round and reads the mark), so by then the purge sees its
- * session and gives up instead. A few seconds more cover clock differences between hosts.
+ * A purge waits this long after its mark before it removes anything: every write through the API
+ * checks the mark when it starts and ends within 10 s (on AWS, the storage function's timeout),
+ * so none is still writing when the directory goes; a few seconds more cover clock differences
+ * between hosts. Creates need no wait: the fence (`ChatPurges.fenceSession`, and the first claim's
+ * check of the mark) turns away every one that read the chat before the purge began.
  */
-export const PURGE_SETTLE_MS = CHAT_READ_SLACK_MS + TAKE_WINDOW_MS + 4_000;
+export const PURGE_SETTLE_MS = 15_000;
 
 /**
  * Starts purging the chat: its directory, its session and chat records, its storage figures. 409
@@ -351,10 +352,10 @@ export function localPurgeFinish(deps: StorageDeps): PurgeFinishDeps {
 }
 
 /**
- * Finishes every purge past its settle time: removes the chat's final session record, the
- * runtime's resources for it, its directory and storage figures, then the chat record with the
- * mark. A purge whose chat has a live session (it started before the mark) is given up.
- * Resumable: each step is idempotent, and the mark goes last.
+ * Finishes every purge past its settle time: fences the chat's final session, removes the
+ * runtime's resources for the chat, its directory, its storage figures and its session record,
+ * then the chat record with the mark. A purge whose chat has a live session (it started before the
+ * mark) is given up. Resumable: each step is idempotent, and the mark goes last.
  */
 export async function finishPurges(
   deps: PurgeFinishDeps,
@@ -378,14 +379,16 @@ export async function finishPurges(
         abandoned += 1;
         continue;
       }
-      // The session record first: a create still holding its version can no longer claim.
-      await deps.purges.removeSession(key);
+      // The fence first: from here on no create can claim the chat, however stale what it read.
+      await deps.purges.fenceSession(key, purgingAt);
       await deps.removeRuntimeResources?.(key);
       await deps.removeDirectory(key, purgingAt);
       await deps.usage.remove({ kind: 'unowned', tenant: key.tenant }, key.chatId);
       if (chat.ownerId) {
         await deps.usage.remove({ kind: 'owner', tenant: key.tenant, ownerId: chat.ownerId }, key.chatId);
       }
+      // The fenced session, then the mark: until the mark goes, creates refuse the chat.
+      await deps.purges.removeSession(key, purgingAt);
       await deps.purges.finish(key, purgingAt);
       purged += 1;
     } catch (error) {

@@ -6,7 +6,6 @@ import { idleTimeoutError } from './lifecycle.js';
 import { type ChatKey, isLive, isTerminal, type Session } from './model.js';
 import {
   CHAT_BUSY,
-  CHAT_READ_SLACK_MS,
   claimChatOwner,
   giveBack,
   handOver,
@@ -99,10 +98,11 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
     // A new session: its owner first (409 before any write), then its capacity (429 changes
     // nothing), then the owner's claim of an unowned chat, then the session's claim.
     const sessionId = deps.ids.sessionId();
-    // The chat record, read just before the take: its owner, and whether a purge has begun. Not
-    // needed over a session that has not stopped and names its owner: a purge starts only on a
-    // stopped chat and gives itself up while the chat has a session that has not stopped.
-    const readAt = clock.now();
+    // The chat record: its owner, and whether a purge has begun. Not needed over a session that
+    // has not stopped and names its owner: a purge starts only on a stopped chat and gives itself
+    // up while the chat has a session that has not stopped. A purge that begins after this read
+    // still turns the claim away: it fences the session (its version moves on), and a chat's
+    // first claim checks the mark in the same write.
     const needsRecord = !current || isTerminal(current) || current.ownerId === null;
     const [chat, limits] = await Promise.all([
       needsRecord ? deps.quotas.getChat(key) : Promise.resolve(undefined),
@@ -129,13 +129,6 @@ export async function getOrCreate(deps: CoreDeps, request: GetOrCreateRequest): 
         await giveBack(deps, key, taken);
         throw error;
       }
-    }
-    // A purge marked after the read waits PURGE_SETTLE_MS before it removes anything: this create
-    // claims within the take window of a take close to the read, so the purge then sees its
-    // session and gives up. A take long after the read goes round and reads again.
-    if (needsRecord && taken.at - readAt > CHAT_READ_SLACK_MS) {
-      await giveBack(deps, key, taken);
-      continue;
     }
     if (clock.now() - taken.at > TAKE_WINDOW_MS) {
       // Stalled since the take: its units may be another create's by now, and a claim this late

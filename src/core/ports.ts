@@ -89,7 +89,9 @@ export interface SessionStore {
   reuse(key: ChatKey, request: ReuseRequest): Promise<ReuseResult>;
   /**
    * Writes a new session, provided the chat has no item (`expectedVersion` null) or its item is still
-   * at `expectedVersion`. Answers the item it replaced.
+   * at `expectedVersion`. Answers the item it replaced. A chat's first claim (`expectedVersion`
+   * null) also fails while the chat's record carries a purge mark: checked in the same write, so a
+   * purge that began after the caller read the record still turns it away.
    */
   claim(session: Session, expectedVersion: number | null): Promise<ClaimResult>;
   /**

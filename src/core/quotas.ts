@@ -141,12 +141,6 @@ export interface TakenCapacity {
  */
 export const TAKE_WINDOW_MS = 10_000;
 
-/**
- * The longest a create's take may follow its read of the chat record; later, it reads again. With
- * the take window it bounds when a create that missed a purge's mark can claim (PURGE_SETTLE_MS).
- */
-export const CHAT_READ_SLACK_MS = 1_000;
-
 /** `takeCapacity`'s answer when another create of the chat holds its unit right now. */
 export const CHAT_BUSY = 'busy';
 

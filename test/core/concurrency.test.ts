@@ -53,7 +53,7 @@ describe('DynamoDB calls per operation', () => {
         'UpdateItemCommand', // the take, missed: no capacity item yet
         'PutItemCommand', // the capacity item
         'UpdateItemCommand', // the take
-        'PutItemCommand', // the claim
+        'TransactWriteItemsCommand', // the claim, with the check of the chat record's purge mark
         'UpdateItemCommand', // the record of the task
       ].sort(),
     );
@@ -72,7 +72,7 @@ describe('DynamoDB calls per operation', () => {
       'UpdateItemCommand',
       'GetItemCommand',
       'UpdateItemCommand',
-      'PutItemCommand',
+      'TransactWriteItemsCommand',
       'UpdateItemCommand',
     ]);
   });

@@ -183,9 +183,11 @@ describe.each([API, RECONCILER])('the %s function', (description) => {
 
   it('reads and writes items of the session table and its two indexes, with only the calls the store makes', () => {
     const table = bySid(statements, 'SessionTableItems');
-    // No Scan, BatchWriteItem, ConditionCheckItem or DescribeTable: src/adapters/dynamodb calls none of them.
+    // No Scan, BatchWriteItem or DescribeTable: src/adapters/dynamodb calls none of them. A chat's
+    // first claim is a transaction with a ConditionCheck of the chat record's purge mark.
     expect([...actions(table)].sort()).toEqual([
       'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',

@@ -1,7 +1,8 @@
 /**
- * Purging a chat against DynamoDB Local and a real directory tree: a create that read the chat
- * record before the mark has claimed by the settle time, and the purge then gives up, keeping
- * everything; a create after the mark is refused; a finished purge leaves no record and no files.
+ * Purging a chat against DynamoDB Local and a real directory tree: a create that claimed before the
+ * fence makes the purge give up, keeping everything; one that read the chat before the fence and
+ * claims after it is turned away by the store, whatever its timing; a create after the mark is
+ * refused; a finished purge leaves no record and no files.
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,56 @@ import { getOrCreate } from '../../src/core/get-or-create.js';
 import type { Session } from '../../src/core/model.js';
 import { createTestTable } from '../support/dynamo.js';
 import { coreDeps } from '../support/fakes.js';
+
+const LIVE_SESSION = '00000000-0000-4000-8000-0000000000aa';
+
+/** A session of the chat as the store holds it: `provisioning`, just claimed. */
+function provisioning(now: number): Session {
+  return {
+    tenant: key.tenant,
+    chatId: key.chatId,
+    sessionId: LIVE_SESSION,
+    agentId: 'a1',
+    profile: 'default',
+    ownerId: null,
+    status: 'provisioning',
+    endpoint: null,
+    runtimeRef: null,
+    createdAt: now,
+    lastActiveAt: now,
+    expiresAt: now + 900_000,
+    maxExpiresAt: now + 3_600_000,
+    idleTimeoutSeconds: 900,
+    stoppedAt: null,
+    runningAt: null,
+    expiringAt: null,
+    settledAt: null,
+    replacedUsage: null,
+    stopReason: null,
+    statusDetail: null,
+    metadata: {},
+    env: {},
+    version: 1,
+    dueAt: now + 180_000,
+    launchAttempts: 0,
+    stopAttempts: 0,
+    runtimeEventVersion: null,
+    ttl: null,
+  };
+}
+
+/** An earlier session of the chat that stopped and was settled: nothing due. */
+function ended(now: number): Session {
+  return {
+    ...provisioning(now - 60_000),
+    sessionId: '00000000-0000-4000-8000-0000000000bb',
+    status: 'stopped',
+    stoppedAt: now - 1_000,
+    settledAt: now - 500,
+    stopReason: 'deleted',
+    dueAt: null,
+  };
+}
 
 async function setup() {
   const table = await createTestTable();
@@ -69,43 +120,13 @@ describe('chat purge', () => {
     expect(created.created).toBe(true);
   });
 
-  it('gives up a purge when a sandbox started before the mark took hold, keeping the files', async () => {
+  it('gives up a purge when a create claimed before the fence, keeping the files', async () => {
     const { core, storage, dir } = await setup();
     const root = seedFiles(dir);
+    expect((await core.store.claim(ended(core.clock.now()), null)).ok).toBe(true);
     expect((await purgeChat(storage, key)).result).toBe('purging');
-    // A create that had read the chat record just before the mark claims within its take window.
-    const live: Session = {
-      tenant: key.tenant,
-      chatId: key.chatId,
-      sessionId: '00000000-0000-4000-8000-0000000000aa',
-      agentId: 'a1',
-      profile: 'default',
-      ownerId: null,
-      status: 'provisioning',
-      endpoint: null,
-      runtimeRef: null,
-      createdAt: core.clock.now(),
-      lastActiveAt: core.clock.now(),
-      expiresAt: core.clock.now() + 900_000,
-      maxExpiresAt: core.clock.now() + 3_600_000,
-      idleTimeoutSeconds: 900,
-      stoppedAt: null,
-      runningAt: null,
-      expiringAt: null,
-      settledAt: null,
-      replacedUsage: null,
-      stopReason: null,
-      statusDetail: null,
-      metadata: {},
-      env: {},
-      version: 1,
-      dueAt: core.clock.now() + 180_000,
-      launchAttempts: 0,
-      stopAttempts: 0,
-      runtimeEventVersion: null,
-      ttl: null,
-    };
-    expect((await core.store.claim(live, null)).ok).toBe(true);
+    // A create that read the chat (and its stopped session) just before the mark claims before the fence.
+    expect((await core.store.claim(provisioning(core.clock.now()), 1)).ok).toBe(true);
     core.clock.advance(PURGE_SETTLE_MS + 1);
     expect(await finishPurges(localPurgeFinish(storage))).toEqual({
       purged: 0,
@@ -114,7 +135,33 @@ describe('chat purge', () => {
     });
     expect(existsSync(join(root, 'file.txt'))).toBe(true);
     expect((await core.quotas.getChat(key))?.purgingAt ?? null).toBeNull();
-    expect((await core.store.get(key))?.sessionId).toBe(live.sessionId);
+    expect((await core.store.get(key))?.sessionId).toBe(LIVE_SESSION);
+  });
+
+  it('fences out a create that read the session before the fence, however late its claim lands', async () => {
+    const { core, storage } = await setup();
+    expect((await core.store.claim(ended(core.clock.now()), null)).ok).toBe(true);
+    const { purgingAt } = await purgeChat(storage, key);
+    await storage.purges.fenceSession(key, purgingAt!);
+    // Its claim names the version it read: the fence moved it on.
+    const stale = await core.store.claim(provisioning(core.clock.now()), 1);
+    expect(stale.ok).toBe(false);
+    // Going round, it reads the mark and refuses.
+    await expect(getOrCreate(core, { key, agentId: 'a1' })).rejects.toMatchObject({ code: 'chat_purging' });
+    // The fence is no session change anyone sees: the session is as it was, stopped.
+    expect(await core.store.get(key)).toMatchObject({ status: 'stopped', version: 2 });
+  });
+
+  it("refuses a chat's first claim in its own write once the mark is there", async () => {
+    const { core, storage, dir } = await setup();
+    seedFiles(dir);
+    expect((await purgeChat(storage, key)).result).toBe('purging');
+    // A create that read the chat before the mark, claiming now: the transaction checks the mark.
+    expect(await core.store.claim(provisioning(core.clock.now()), null)).toEqual({
+      ok: false,
+      current: null,
+    });
+    expect(await core.store.get(key)).toBeNull();
   });
 
   it('refuses to purge a chat whose sandbox has not stopped', async () => {

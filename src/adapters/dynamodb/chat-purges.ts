@@ -2,6 +2,8 @@
  * Purge marks on the chat record (`CHAT#<tenant>#<chatId>` / `CHAT`): `purgingAt`, and `duePk`
  * (`PURGE#<shard>`) / `dueAt` in the sparse due index, so a purge that stopped half-way is found
  * and finished by the reconciler. Removing the record ends the purge (and the chat's owner).
+ * The fence on the session item (`purgingAt` and a version bump) turns away every create that read
+ * the session before it; a chat's first claim checks the record's mark in its own transaction.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -71,23 +73,47 @@ export class DynamoChatPurges implements ChatPurges {
     }
   }
 
-  async removeSession(key: ChatKey): Promise<void> {
+  async fenceSession(key: ChatKey, purgingAt: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: chatPk(key), sk: SANDBOX_SK },
+          UpdateExpression: 'SET purgingAt = :at, #version = #version + :one',
+          // Only a final session the reconciler is done with (settled, nothing due): a live one means
+          // a sandbox started, and an unsettled one still owes the usage ledger its run time.
+          ConditionExpression:
+            'attribute_exists(pk) AND #status IN (:stopped, :failed) AND attribute_not_exists(duePk)',
+          ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':at': purgingAt,
+            ':one': 1,
+            ':stopped': 'stopped',
+            ':failed': 'failed',
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      // No session at all: nothing to fence (the chat record's mark fences a chat's first claim).
+      if (lostCondition(error) === null) return;
+      throw new Error('the chat has a session that is live or not settled yet: the purge waits');
+    }
+  }
+
+  async removeSession(key: ChatKey, purgingAt: number): Promise<void> {
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: { pk: chatPk(key), sk: SANDBOX_SK },
-          // Only a final session the reconciler is done with (settled, nothing due): a live one means
-          // a sandbox started, and an unsettled one still owes the usage ledger its run time.
-          ConditionExpression:
-            'attribute_not_exists(pk) OR (#status IN (:stopped, :failed) AND attribute_not_exists(duePk))',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':stopped': 'stopped', ':failed': 'failed' },
+          ConditionExpression: 'attribute_not_exists(pk) OR purgingAt = :at',
+          ExpressionAttributeValues: { ':at': purgingAt },
         }),
       );
     } catch (error) {
       lostCondition(error);
-      throw new Error('the chat has a session that is live or not settled yet: the purge waits');
+      throw new Error('the chat has a session this purge did not fence: the purge waits');
     }
   }
 

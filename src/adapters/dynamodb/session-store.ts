@@ -9,6 +9,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ChatKey, Session, SessionPatch } from '../../core/model.js';
 import type {
   ClaimResult,
@@ -24,7 +25,7 @@ import type {
 import { lostCondition, versionedPut } from './conditional.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { queryDue } from './due-index.js';
-import { usageKey } from './quota-store.js';
+import { CHAT_SK, usageKey } from './quota-store.js';
 import {
   chatPk,
   duePk,
@@ -128,6 +129,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async claim(session: Session, expectedVersion: number | null): Promise<ClaimResult> {
+    if (expectedVersion === null) return this.claimNewChat(session);
     try {
       const { Attributes } = await this.doc.send(
         new PutCommand({
@@ -141,6 +143,46 @@ export class DynamoSessionStore implements SessionStore {
       return { ok: true, previous: Attributes ? fromItem(Attributes) : null };
     } catch (error) {
       return { ok: false, current: itemOfFailedCondition(error) };
+    }
+  }
+
+  /**
+   * The first session of a chat (no item yet): the put, and a check in the same transaction that
+   * the chat's record carries no purge mark. A purge fences chats that have a session by bumping
+   * its version; a chat without one has only its record to fence it, so a create that read the
+   * record before a purge began cannot claim after it, however late its write lands.
+   */
+  private async claimNewChat(session: Session): Promise<ClaimResult> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: toItem(session),
+                ...versionedPut(null),
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { pk: chatPk(session), sk: CHAT_SK },
+                ConditionExpression: 'attribute_not_exists(purgingAt)',
+              },
+            },
+          ],
+        }),
+      );
+      return { ok: true, previous: null };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      // Lost to another create (its item, if DynamoDB returned it), to a purge mark, or to a
+      // transaction on either item at the same moment: the caller reads the chat again.
+      const [put] = error.CancellationReasons ?? [];
+      const item = put?.Code === 'ConditionalCheckFailed' ? put.Item : undefined;
+      return { ok: false, current: item ? fromItem(unmarshall(item)) : null };
     }
   }
 
