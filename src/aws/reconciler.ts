@@ -16,7 +16,7 @@ import { LambdaDirectoryRemover } from '../adapters/lambda/directory-removal.js'
 import { ecsSection, storageFunctionSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, profileNames, profileSizes, withProfiles } from '../config/lifecycle.js';
-import { finishPurges, type PurgeFinishDeps } from '../core/chat-storage.js';
+import { finishPurges, type PurgeFinishDeps } from '../core/chat-purge.js';
 import type { CoreDeps } from '../core/deps.js';
 import {
   emptySummary,

@@ -11,7 +11,8 @@ import { localStreamsClient, StreamTail } from '../adapters/dynamodb/stream-tail
 import { PosixChatFiles } from '../adapters/fs/chat-tree.js';
 import { LocalSandboxLogs } from '../adapters/local/local-logs.js';
 import { LocalProcessRuntime, localChatDir } from '../adapters/local/local-runtime.js';
-import { finishPurges, localPurgeFinish, type StorageDeps } from '../core/chat-storage.js';
+import { finishPurges, localPurgeFinish } from '../core/chat-purge.js';
+import type { StorageDeps } from '../core/chat-storage.js';
 import type { CoreDeps } from '../core/deps.js';
 import type { Logger } from '../core/ports.js';
 import { reconcile } from '../core/reconcile.js';

@@ -16,7 +16,7 @@ import { encodeStartedBy, parseStartedBy } from '../../src/adapters/aws-naming.j
 import { DynamoChatPurges } from '../../src/adapters/dynamodb/chat-purges.js';
 import { DynamoQuotaStore } from '../../src/adapters/dynamodb/quota-store.js';
 import { DynamoVolumeStore } from '../../src/adapters/dynamodb/volume-store.js';
-import { PURGE_SETTLE_MS } from '../../src/core/chat-storage.js';
+import { PURGE_SETTLE_MS } from '../../src/core/chat-purge.js';
 import { CHAT_ACCESS_POINT_ID, fargateTask, taskArn } from '../ecs/fixtures.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext, taskStateChange } from './events.js';

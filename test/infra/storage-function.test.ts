@@ -6,7 +6,7 @@
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { PURGE_SETTLE_MS } from '../../src/core/chat-storage.js';
+import { PURGE_SETTLE_MS } from '../../src/core/chat-purge.js';
 import {
   ENV,
   STORAGE_FUNCTION_TIMEOUT_SECONDS,

@@ -12,13 +12,8 @@ import { DynamoChatPurges } from '../../src/adapters/dynamodb/chat-purges.js';
 import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
 import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
 import { localChatDir } from '../../src/adapters/local/local-runtime.js';
-import {
-  finishPurges,
-  localPurgeFinish,
-  PURGE_SETTLE_MS,
-  purgeChat,
-  type StorageDeps,
-} from '../../src/core/chat-storage.js';
+import { finishPurges, localPurgeFinish, PURGE_SETTLE_MS, purgeChat } from '../../src/core/chat-purge.js';
+import type { StorageDeps } from '../../src/core/chat-storage.js';
 import { SandboxError } from '../../src/core/errors.js';
 import { getOrCreate } from '../../src/core/get-or-create.js';
 import type { Session } from '../../src/core/model.js';

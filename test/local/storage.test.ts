@@ -13,12 +13,8 @@ import type { DynamoSessionStore } from '../../src/adapters/dynamodb/session-sto
 import { DynamoStorageUsageStore } from '../../src/adapters/dynamodb/storage-usage-store.js';
 import { PosixChatFiles } from '../../src/adapters/fs/chat-tree.js';
 import { localChatDir } from '../../src/adapters/local/local-runtime.js';
-import {
-  finishPurges,
-  localPurgeFinish,
-  PURGE_SETTLE_MS,
-  type StorageDeps,
-} from '../../src/core/chat-storage.js';
+import { finishPurges, localPurgeFinish, PURGE_SETTLE_MS } from '../../src/core/chat-purge.js';
+import type { StorageDeps } from '../../src/core/chat-storage.js';
 import { parseLocalConfig } from '../../src/local/config.js';
 import { type LocalControlPlane, startLocalControlPlane } from '../../src/local/control-plane.js';
 import { silentLogger } from '../support/fakes.js';

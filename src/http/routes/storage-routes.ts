@@ -7,13 +7,12 @@
  *   writes (atomically), reads (`ETag`, `Range`) and removes one;
  * - `GET|PUT|POST /v1/chats/{chatId}/history` reads, replaces and appends to `history.md`.
  */
-import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import type { ByteRange, ChatFileInfo } from '../../core/chat-files-port.js';
+import type { Context } from 'hono';
+import type { ChatFileInfo } from '../../core/chat-files-port.js';
 import { CHAT_PATH_LIMITS, chatPathViolation, HISTORY_FILE } from '../../core/chat-paths.js';
+import { purgeChat } from '../../core/chat-purge.js';
 import {
   listChatFiles,
-  purgeChat,
   readChatFile,
   readHistory,
   removeChatFile,
@@ -23,6 +22,7 @@ import {
 import { SandboxError } from '../../core/errors.js';
 import * as z from '../../zod.js';
 import type { Router } from '../app.js';
+import { contentTypeOf, limitFile, rangeOf, sendFile } from '../file-answers.js';
 import { defineRoute } from '../route.js';
 import { ChatParams, canonicalChatId, OwnerIdField } from '../schemas.js';
 import { invalidRequest } from '../validation.js';
@@ -312,30 +312,6 @@ export const STORAGE_ROUTES = [
   purgeChatRoute,
 ] as const;
 
-/** Content types by extension, for `contentType` and `Content-Type`; anything else is octet-stream. */
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  txt: 'text/plain; charset=utf-8',
-  md: 'text/markdown; charset=utf-8',
-  json: 'application/json',
-  csv: 'text/csv; charset=utf-8',
-  html: 'text/html; charset=utf-8',
-  pdf: 'application/pdf',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  svg: 'image/svg+xml',
-  zip: 'application/zip',
-  py: 'text/x-python; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  ts: 'text/plain; charset=utf-8',
-};
-
-function contentTypeOf(path: string): string | null {
-  const extension = /\.([A-Za-z0-9]{1,8})$/.exec(path)?.[1]?.toLowerCase();
-  return extension ? (CONTENT_TYPES[extension] ?? null) : null;
-}
-
 function renderFile(info: ChatFileInfo) {
   return {
     path: info.path,
@@ -357,51 +333,6 @@ function decodeCursor(cursor: string): string {
     throw new SandboxError('invalid_cursor', 'The cursor is not one this API returned.');
   }
   return path;
-}
-
-const RANGE = /^bytes=(\d{0,15})-(\d{0,15})$/;
-
-/**
- * The byte range a `Range` header asks of a file of `size` bytes: null for the whole file (also
- * for a header this server does not serve: another unit, several ranges; RFC 9110 section 14.2
- * lets a server ignore those), 416 when the one range lies outside the file.
- */
-export function parseRange(header: string | undefined, size: number): ByteRange | null {
-  if (header === undefined) return null;
-  const match = RANGE.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '')) return null;
-  const unsatisfiable = () => new SandboxError('range_not_satisfiable', `The file has ${size} bytes.`);
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    if (suffix === 0 || size === 0) throw unsatisfiable();
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(match[1]);
-  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  if (start >= size || end < start) throw unsatisfiable();
-  return { start, end };
-}
-
-/** The bytes of a Buffer as a plain Uint8Array view: no copy. */
-function bytesOf(buffer: Buffer): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(buffer.buffer as ArrayBuffer, buffer.byteOffset, buffer.byteLength);
-}
-
-/** Refuses a body over `maxBytes` before it is written anywhere. */
-function limitFile(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new SandboxError('payload_too_large', `A file may have at most ${maxBytes} bytes.`);
-    },
-  });
-}
-
-function fileHeaders(c: Context, info: ChatFileInfo, length: number): void {
-  c.header('ETag', info.etag);
-  c.header('Last-Modified', new Date(info.modifiedAt).toUTCString());
-  c.header('Accept-Ranges', 'bytes');
-  c.header('Content-Length', String(length));
 }
 
 /** Registers the storage routes over `deps`. */
@@ -447,20 +378,6 @@ export function registerStorageRoutes(router: Router, deps: StorageDeps): void {
     });
     return c.json({ file: renderFile(written.info), created: written.created }, written.created ? 201 : 200);
   });
-
-  /** The `Range` the request asks of a file of `size` bytes; a 416 says how large the file is (RFC 9110 section 15.5.17). */
-  const rangeOf = (c: Context) => (size: number) => {
-    c.header('Content-Range', `bytes */${size}`);
-    const range = parseRange(c.req.header('range'), size);
-    c.header('Content-Range', undefined);
-    return range;
-  };
-  const sendFile = (c: Context, read: { info: ChatFileInfo; body: Buffer; range: ByteRange | null }) => {
-    fileHeaders(c, read.info, read.body.length);
-    if (!read.range) return c.body(bytesOf(read.body), 200);
-    c.header('Content-Range', `bytes ${read.range.start}-${read.range.end}/${read.info.size}`);
-    return c.body(bytesOf(read.body), 206);
-  };
 
   router.route(getFileRoute, async (c, { params, query }) => {
     const read = await readChatFile(deps, keyOf(c, params.chatId), query.path, rangeOf(c));
