@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import type { Session } from '../../src/core/model.js';
 import { ENV, STORAGE_ROUTE_KEYS } from '../../src/names.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { sessionOf } from '../support/sessions.js';
 import { type HttpRequest, httpApiEvent, lambdaContext } from './events.js';
 import { type ApiAnswer, coldStart, functionEnv, parseAnswer } from './harness.js';
 
@@ -37,37 +38,17 @@ async function call(request: HttpRequest): Promise<ApiAnswer> {
 
 /** A running session of `tenant`'s chat, as the api function would have recorded it. */
 async function running(tenant: string, chatId: string, taskId: string): Promise<Session> {
-  const session: Session = {
-    tenant,
-    chatId,
-    sessionId: crypto.randomUUID(),
+  const session = sessionOf({ tenant, chatId }, T, {
     agentId: 'agent-alpha',
-    profile: 'default',
-    ownerId: null,
     status: 'running',
     endpoint: { host: '10.0.0.1', port: 8000 },
     runtimeRef: taskArn(taskId),
-    createdAt: T,
-    lastActiveAt: T,
     expiresAt: Date.now() + 900_000,
     maxExpiresAt: Date.now() + 3_600_000,
-    idleTimeoutSeconds: 900,
     runningAt: T,
-    stoppedAt: null,
-    expiringAt: null,
-    settledAt: null,
-    replacedUsage: null,
-    stopReason: null,
-    statusDetail: null,
-    metadata: {},
-    env: {},
-    version: 1,
     dueAt: Date.now() + 900_000,
     launchAttempts: 1,
-    stopAttempts: 0,
-    runtimeEventVersion: null,
-    ttl: null,
-  };
+  });
   expect((await table.store.claim(session, null)).ok).toBe(true);
   return session;
 }

@@ -69,6 +69,30 @@ async function http(method: string, chatId: string, body?: unknown) {
 
 const runReconciler = () => reconciler({}, lambdaContext('sandbox-reconciler', 55_000));
 
+/**
+ * A chat whose sandbox ran and was deleted (its task reported stopped), with the deletions of its
+ * task definitions and access point accepted; answers the chat id.
+ */
+async function stoppedChat(): Promise<string> {
+  const chatId = crypto.randomUUID();
+  await http('PUT', chatId, { agentId: 'agent-alpha' });
+  const run = ecsMock.commandCalls(RunTaskCommand)[0]!.args[0].input;
+  await http('DELETE', chatId);
+  await taskEvents(
+    taskStateChange({
+      taskArn: taskArn(run.clientToken!),
+      startedBy: run.startedBy!,
+      lastStatus: 'STOPPED',
+      version: 4,
+    }),
+    lambdaContext('sandbox-task-events'),
+  );
+  ecsMock.on(DeregisterTaskDefinitionCommand).resolves({});
+  ecsMock.on(DeleteTaskDefinitionsCommand).resolves({ taskDefinitions: [], failures: [] });
+  efsMock.on(DeleteAccessPointCommand).resolves({});
+  return chatId;
+}
+
 describe('reconciler function', () => {
   it('promotes a sandbox whose task runs, stops an orphan task, and returns its summary', async () => {
     const chatId = crypto.randomUUID();
@@ -113,22 +137,7 @@ describe('reconciler function', () => {
   });
 
   it('retires the access point and task definition of a chat unused for the retirement age', async () => {
-    const chatId = crypto.randomUUID();
-    await http('PUT', chatId, { agentId: 'agent-alpha' });
-    const run = ecsMock.commandCalls(RunTaskCommand)[0]!.args[0].input;
-    await http('DELETE', chatId);
-    await taskEvents(
-      taskStateChange({
-        taskArn: taskArn(run.clientToken!),
-        startedBy: run.startedBy!,
-        lastStatus: 'STOPPED',
-        version: 4,
-      }),
-      lambdaContext('sandbox-task-events'),
-    );
-    ecsMock.on(DeregisterTaskDefinitionCommand).resolves({});
-    ecsMock.on(DeleteTaskDefinitionsCommand).resolves({ taskDefinitions: [], failures: [] });
-    efsMock.on(DeleteAccessPointCommand).resolves({});
+    await stoppedChat();
     vi.setSystemTime(Date.now() + 31 * DAY);
 
     const summary = await runReconciler();
@@ -143,23 +152,7 @@ describe('reconciler function', () => {
 
   /** A chat whose sandbox ran and stopped, then was marked for purging; answers its key and mark. */
   async function purgedChat() {
-    const chatId = crypto.randomUUID();
-    const key = { tenant: ALICE, chatId };
-    await http('PUT', chatId, { agentId: 'agent-alpha' });
-    const run = ecsMock.commandCalls(RunTaskCommand)[0]!.args[0].input;
-    await http('DELETE', chatId);
-    await taskEvents(
-      taskStateChange({
-        taskArn: taskArn(run.clientToken!),
-        startedBy: run.startedBy!,
-        lastStatus: 'STOPPED',
-        version: 4,
-      }),
-      lambdaContext('sandbox-task-events'),
-    );
-    ecsMock.on(DeregisterTaskDefinitionCommand).resolves({});
-    ecsMock.on(DeleteTaskDefinitionsCommand).resolves({ taskDefinitions: [], failures: [] });
-    efsMock.on(DeleteAccessPointCommand).resolves({});
+    const key = { tenant: ALICE, chatId: await stoppedChat() };
     const purgingAt = await new DynamoChatPurges(table.client, table.tableName).mark(
       key,
       Date.now(),

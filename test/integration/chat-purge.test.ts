@@ -19,42 +19,13 @@ import { getOrCreate } from '../../src/core/get-or-create.js';
 import type { Session } from '../../src/core/model.js';
 import { createTestTable } from '../support/dynamo.js';
 import { coreDeps } from '../support/fakes.js';
+import { sessionOf } from '../support/sessions.js';
 
 const LIVE_SESSION = '00000000-0000-4000-8000-0000000000aa';
 
 /** A session of the chat as the store holds it: `provisioning`, just claimed. */
 function provisioning(now: number): Session {
-  return {
-    tenant: key.tenant,
-    chatId: key.chatId,
-    sessionId: LIVE_SESSION,
-    agentId: 'a1',
-    profile: 'default',
-    ownerId: null,
-    status: 'provisioning',
-    endpoint: null,
-    runtimeRef: null,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: now + 900_000,
-    maxExpiresAt: now + 3_600_000,
-    idleTimeoutSeconds: 900,
-    stoppedAt: null,
-    runningAt: null,
-    expiringAt: null,
-    settledAt: null,
-    replacedUsage: null,
-    stopReason: null,
-    statusDetail: null,
-    metadata: {},
-    env: {},
-    version: 1,
-    dueAt: now + 180_000,
-    launchAttempts: 0,
-    stopAttempts: 0,
-    runtimeEventVersion: null,
-    ttl: null,
-  };
+  return sessionOf(key, now, { sessionId: LIVE_SESSION });
 }
 
 /** An earlier session of the chat that stopped and was settled: nothing due. */
