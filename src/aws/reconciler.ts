@@ -26,7 +26,7 @@ import {
   withLease,
 } from '../core/reconcile.js';
 import { randomIds, systemClock } from '../core/system.js';
-import { SERVICES } from '../names.js';
+import { ENV, SERVICES } from '../names.js';
 import { ecsRuntimeParts } from './ecs-runtime.js';
 import { MeteredRuntime, recordReconcile } from './metrics.js';
 import { coreLogger, createObservability, instrument } from './observability.js';
@@ -88,17 +88,21 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
     clock: systemClock,
     logger,
   });
-  const directories = new LambdaDirectoryRemover(
-    tracer.captureAWSv3Client(createLambdaClient()),
-    config.storage.functionName,
-  );
-  const purges: PurgeFinishDeps = {
-    core,
-    usage: new DynamoStorageUsageStore(dynamodb, config.table.tableName),
-    purges: new DynamoChatPurges(dynamodb, config.table.tableName),
-    removeDirectory: (key, purgingAt) => directories.remove(key, purgingAt),
-    removeRuntimeResources: (key) => retirer.retireChat(key),
-  };
+  const { functionName } = config.storage;
+  const directories = functionName
+    ? new LambdaDirectoryRemover(tracer.captureAWSv3Client(createLambdaClient()), functionName)
+    : null;
+  // Without the storage function no directory can be removed: purges then wait, marked.
+  const purges: PurgeFinishDeps | null = directories
+    ? {
+        core,
+        usage: new DynamoStorageUsageStore(dynamodb, config.table.tableName),
+        purges: new DynamoChatPurges(dynamodb, config.table.tableName),
+        removeDirectory: (key, purgingAt) => directories.remove(key, purgingAt),
+        removeRuntimeResources: (key) => retirer.retireChat(key),
+      }
+    : null;
+  if (!purges) logger.warn(`${ENV.storageFunctionName} is not set: chat purges are not finished`);
 
   return instrument(
     observability,
@@ -110,7 +114,8 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
         const summary = await reconcilePass(core, { deadline });
         // Retirement only after a pass that got through everything, under the same lease.
         const volumes = summary.truncated ? null : await retirer.retireDue({ deadline });
-        const finished = volumes?.truncated === false ? await finishPurges(purges, { deadline }) : null;
+        const finished =
+          purges && volumes?.truncated === false ? await finishPurges(purges, { deadline }) : null;
         return { ...summary, volumes, purges: finished };
       });
       if (!result) {

@@ -9,7 +9,7 @@ import { DEFAULT_OWNER_STORAGE_BYTES, type StorageConfig } from '../core/chat-fi
 import { TENANT_PATTERN } from '../core/model.js';
 import { ENV, STORAGE_MOUNT_PATH } from '../names.js';
 import * as z from '../zod.js';
-import { absolutePath, envAllowList, integer, json, list, section, text } from './env.js';
+import { absolutePath, envAllowList, integer, json, list, optionalText, section, text } from './env.js';
 
 /** The session table: every function. */
 export const tableSection = section({
@@ -217,8 +217,12 @@ export const storageSection = section({
   }),
 });
 
-/** The storage function the reconciler asks to remove a purged chat's directory. */
+/**
+ * The storage function the reconciler asks to remove a purged chat's directory. Optional, so a
+ * reconciler deployed without chat storage still starts: it then leaves purges marked (and says
+ * so) until the variable is set.
+ */
 export const storageFunctionSection = section({
-  shape: { [ENV.storageFunctionName]: text },
-  build: (e) => ({ functionName: e[ENV.storageFunctionName] }),
+  shape: { [ENV.storageFunctionName]: optionalText },
+  build: (e) => ({ functionName: e[ENV.storageFunctionName] ?? null }),
 });

@@ -17,6 +17,7 @@ import { DynamoChatPurges } from '../../src/adapters/dynamodb/chat-purges.js';
 import { DynamoQuotaStore } from '../../src/adapters/dynamodb/quota-store.js';
 import { DynamoVolumeStore } from '../../src/adapters/dynamodb/volume-store.js';
 import { PURGE_SETTLE_MS } from '../../src/core/chat-purge.js';
+import { ENV } from '../../src/names.js';
 import { CHAT_ACCESS_POINT_ID, fargateTask, taskArn } from '../ecs/fixtures.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { httpApiEvent, lambdaContext, taskStateChange } from './events.js';
@@ -215,6 +216,20 @@ describe('reconciler function', () => {
     expect(await quotas.getChat(key)).toBeNull();
     // The AWS resources went on the first run and were not asked for again.
     expect(efsMock.commandCalls(DeleteAccessPointCommand)).toHaveLength(1);
+  });
+
+  it('starts without the storage function, leaving due purges marked', async () => {
+    const { key, purgingAt } = await purgedChat();
+    const { [ENV.storageFunctionName]: _unset, ...env } = functionEnv(table.tableName);
+    coldStart(env);
+    const bare = (await import('../../functions/reconciler.js')).handler;
+    vi.setSystemTime(Date.now() + PURGE_SETTLE_MS + 1_000);
+    const summary = await bare({}, lambdaContext('sandbox-reconciler', 55_000));
+    expect(summary).toMatchObject({ ran: true, purges: null });
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect((await new DynamoQuotaStore(table.client, table.tableName).getChat(key))?.purgingAt).toBe(
+      purgingAt,
+    );
   });
 
   it('does nothing while another pass holds the lease', async () => {
