@@ -46,6 +46,25 @@ export function sessionTableBinding(table: dynamodb.ITable): FunctionBinding {
   };
 }
 
+/**
+ * What the storage function's calls need: `GetItem` and `UpdateItem` of the table's items (sessions
+ * and chat records read, owners claimed, storage figures and purge marks written); no index, no
+ * query, no put or delete.
+ */
+export function storageTableBinding(table: dynamodb.ITable): FunctionBinding {
+  return {
+    environment: { [ENV.tableName]: table.tableName },
+    grant: (grantee) =>
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'StorageTableItems',
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          resources: [table.tableArn],
+        }),
+      ),
+  };
+}
+
 /** Reads of chat items only (`GetItem` on the table), for a function that looks sessions up and writes nothing. */
 export function sessionTableReadBinding(table: dynamodb.ITable): FunctionBinding {
   return {

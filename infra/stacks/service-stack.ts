@@ -20,6 +20,7 @@ import {
   sessionTableBinding,
   sessionTableReadBinding,
   storageFunctionBinding,
+  storageTableBinding,
 } from '../constructs/bindings.js';
 import type { ChatFileSystem } from '../constructs/chat-file-system.js';
 import { type AuthMode, ControlPlaneApi } from '../constructs/control-plane-api.js';
@@ -247,7 +248,7 @@ export class ServiceStack extends Stack {
       storageQuota,
     );
     this.functions.storage.bind(
-      table,
+      storageTableBinding(props.table),
       // No ENV.maxFileBytes: the function's default is the most Lambda's payload limit lets through.
       configBinding({ [ENV.chatsRoot]: STORAGE_MOUNT_PATH }),
       storageQuota,

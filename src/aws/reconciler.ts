@@ -26,13 +26,18 @@ import {
   withLease,
 } from '../core/reconcile.js';
 import { randomIds, systemClock } from '../core/system.js';
-import { ENV, SERVICES } from '../names.js';
+import { ENV, SERVICES, STORAGE_FUNCTION_TIMEOUT_SECONDS } from '../names.js';
 import { ecsRuntimeParts } from './ecs-runtime.js';
 import { MeteredRuntime, recordReconcile } from './metrics.js';
 import { coreLogger, createObservability, instrument } from './observability.js';
 
 /** Time kept back from the Lambda timeout to release the lease and flush metrics. */
 const SAFETY_MARGIN_MS = 5_000;
+/**
+ * The longest one purge's directory removal may take: the storage function's timeout and a margin
+ * for the invocation. A chat too large to clear in one run is cleared further by the next.
+ */
+const PURGE_STEP_MS = (STORAGE_FUNCTION_TIMEOUT_SECONDS + 5) * 1000;
 
 export type ReconcilerResult = ReconcileSummary & {
   readonly volumes: RetireSummary | null;
@@ -90,7 +95,10 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
   });
   const { functionName } = config.storage;
   const directories = functionName
-    ? new LambdaDirectoryRemover(tracer.captureAWSv3Client(createLambdaClient()), functionName)
+    ? new LambdaDirectoryRemover(
+        tracer.captureAWSv3Client(createLambdaClient({ requestTimeoutMs: PURGE_STEP_MS })),
+        functionName,
+      )
     : null;
   // Without the storage function no directory can be removed: purges then wait, marked.
   const purges: PurgeFinishDeps | null = directories
@@ -114,8 +122,11 @@ export function createReconcilerHandler(env: NodeJS.ProcessEnv = process.env) {
         const summary = await reconcilePass(core, { deadline });
         // Retirement only after a pass that got through everything, under the same lease.
         const volumes = summary.truncated ? null : await retirer.retireDue({ deadline });
+        // A purge starts only with time for its slowest step left: the storage function's run.
         const finished =
-          purges && volumes?.truncated === false ? await finishPurges(purges, { deadline }) : null;
+          purges && volumes?.truncated === false
+            ? await finishPurges(purges, { deadline: deadline - PURGE_STEP_MS })
+            : null;
         return { ...summary, volumes, purges: finished };
       });
       if (!result) {

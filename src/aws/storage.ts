@@ -6,8 +6,8 @@
  * through the VPC's gateway endpoint and nothing else; it starts no sandbox.
  *
  * API Gateway hands it binary bodies base64-encoded inside Lambda's 6 MB payload, hence the 4 MiB
- * file limit (AWS_MAX_FILE_BYTES); answers other than JSON are base64-encoded back, so bytes pass
- * unchanged whatever their content type says.
+ * file limit (AWS_MAX_FILE_BYTES); answers are base64-encoded back, so bytes pass unchanged
+ * whatever their content type says.
  */
 import { join } from 'node:path';
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
@@ -26,6 +26,7 @@ import {
 import { authSection, storageSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, withProfiles } from '../config/lifecycle.js';
+import { PURGE_SETTLE_MS } from '../core/chat-purge.js';
 import type { StorageDeps } from '../core/chat-storage.js';
 import type { CoreDeps } from '../core/deps.js';
 import { isTerminal } from '../core/model.js';
@@ -44,8 +45,12 @@ import { coreLogger, createObservability, instrument } from './observability.js'
  */
 const DIRECTORY_MODE = 0o750;
 
-/** Only JSON answers travel as text; file bytes go base64-encoded, so none is re-encoded as UTF-8. */
-const isTextAnswer = (contentType: string) => /^application\/(problem\+)?json\b/.test(contentType);
+/**
+ * Every answer goes back base64-encoded. Told it is text, `hono/aws-lambda` reads a body as UTF-8,
+ * which strips a byte-order mark and replaces what is not UTF-8 (a `.json` file is
+ * `application/json`, and a range may cut a character in two); the JSON answers are small.
+ */
+const everyAnswerBinary = () => true;
 
 /** The storage function's handler; throws `ConfigError` naming every bad variable. */
 export function createStorageHandler(env: NodeJS.ProcessEnv = process.env) {
@@ -89,7 +94,7 @@ export function createStorageHandler(env: NodeJS.ProcessEnv = process.env) {
     onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
     moreRoutes: (router) => registerStorageRoutes(router, storage),
   });
-  const answer = handle(app, { isContentTypeBinary: (type) => !isTextAnswer(type) });
+  const answer = handle(app, { isContentTypeBinary: everyAnswerBinary });
   return instrument(observability, requestIdOf, async (event: unknown, context: LambdaContext) => {
     const removal = directoryRemovalOf(event);
     if (removal) return removeChatDirectory(storage, removal);
@@ -98,20 +103,29 @@ export function createStorageHandler(env: NodeJS.ProcessEnv = process.env) {
 }
 
 /**
- * Removes a purged chat's directory, if the chat is purging under the mark the reconciler read and
- * has no live session; anything else is refused and the directory stays.
+ * Removes a purged chat's directory, if the chat is purging under the mark the reconciler read, the
+ * purge has settled (no write that began before the mark is still running) and its fence stands
+ * (no create can claim the chat); anything else is refused and the directory stays. The function
+ * checks for itself, so an early, stale or stray request removes nothing a chat still uses.
  */
 export async function removeChatDirectory(
   deps: StorageDeps,
   removal: DirectoryRemoval,
 ): Promise<DirectoryRemovalResult> {
   const key = { tenant: removal.tenant, chatId: removal.chatId };
-  const [chat, session] = await Promise.all([deps.core.quotas.getChat(key), deps.core.store.get(key)]);
+  if (deps.core.clock.now() < removal.purgingAt + PURGE_SETTLE_MS) {
+    return { removed: false, reason: 'the purge has not settled yet' };
+  }
+  const [chat, session, fenced] = await Promise.all([
+    deps.core.quotas.getChat(key),
+    deps.core.store.get(key),
+    deps.purges.isFenced(key, removal.purgingAt),
+  ]);
   if (chat?.purgingAt !== removal.purgingAt) {
     return { removed: false, reason: 'the chat is not purging under this mark' };
   }
-  if (session && !isTerminal(session)) {
-    return { removed: false, reason: 'the chat has a live session' };
+  if (!fenced || (session && !isTerminal(session))) {
+    return { removed: false, reason: "the chat's session is not fenced for this purge" };
   }
   await deps.files.purge(key);
   deps.core.logger.info('purged chat directory removed', { ...key });

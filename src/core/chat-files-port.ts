@@ -146,6 +146,8 @@ export interface ChatPurges {
   fenceSession(key: ChatKey, purgingAt: number): Promise<void>;
   /** Removes the session item this purge fenced (or none); throws if another stands there. */
   removeSession(key: ChatKey, purgingAt: number): Promise<void>;
+  /** Whether the chat's session item is fenced for the purge marked at `purgingAt`, or absent. */
+  isFenced(key: ChatKey, purgingAt: number): Promise<boolean>;
   /** Removes the chat's record (owner and mark) if the mark is still `purgingAt`: the purge is done. */
   finish(key: ChatKey, purgingAt: number): Promise<void>;
 }

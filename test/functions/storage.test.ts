@@ -7,12 +7,16 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaEvent } from 'hono/aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { chatRootPath } from '../../src/adapters/aws-naming.js';
+import { DynamoChatPurges } from '../../src/adapters/dynamodb/chat-purges.js';
 import { AWS_MAX_FILE_BYTES } from '../../src/config/aws.js';
+import { PURGE_SETTLE_MS } from '../../src/core/chat-purge.js';
 import { ENV } from '../../src/names.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { sessionOf } from '../support/sessions.js';
 import { type HttpRequest, httpApiEvent, lambdaContext } from './events.js';
 import { coldStart, functionEnv } from './harness.js';
 
@@ -62,25 +66,51 @@ function upload(chatId: string, path: string, bytes: Buffer, contentType = 'appl
   });
 }
 
+/**
+ * Every DynamoDB command the function sends (the document client's and the low-level one's share
+ * one `send`): its role grants GetItem and UpdateItem only, so nothing else may show up.
+ */
+const sent = new Set<string>();
+const smithyClient = Object.getPrototypeOf(DynamoDBClient.prototype) as {
+  send: (command: object, ...rest: unknown[]) => Promise<unknown>;
+};
+const GRANTED = new Set(['GetCommand', 'GetItemCommand', 'UpdateCommand', 'UpdateItemCommand']);
+let recording = true;
+
+/** Runs the test's own table calls (seeding, the reconciler's fence) unrecorded. */
+async function own<T>(work: () => Promise<T>): Promise<T> {
+  recording = false;
+  try {
+    return await work();
+  } finally {
+    recording = true;
+  }
+}
+
 beforeAll(async () => {
   table = await createTestTable();
+  const send = smithyClient.send;
+  vi.spyOn(smithyClient, 'send').mockImplementation(function (this: unknown, command, ...rest) {
+    if (recording) sent.add(command.constructor.name);
+    return send.call(this, command, ...rest);
+  });
   root = mkdtempSync(join(tmpdir(), 'storage-fn-'));
   coldStart(functionEnv(table.tableName, { [ENV.chatsRoot]: root }));
   storage = (await import('../../functions/storage.js')).handler;
 });
 
 afterAll(() => {
+  vi.restoreAllMocks();
   rmSync(root, { recursive: true, force: true });
 });
 
 describe('storage function', () => {
-  it('writes an upload byte for byte under <tenant hash>/<chatId> and answers it base64-encoded', async () => {
+  it('writes an upload byte for byte under <tenant hash>/<chatId> and answers every byte back unchanged', async () => {
     const chatId = crypto.randomUUID();
     // Not UTF-8, though it claims text/plain: a text answer would have mangled it.
     const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0x0a]);
     const put = await upload(chatId, 'notes/raw.txt', bytes, 'text/plain');
     expect(put.statusCode).toBe(201);
-    expect(put.isBase64Encoded).toBe(false);
     expect(jsonOf(put)).toMatchObject({ created: true, file: { path: 'notes/raw.txt', size: bytes.length } });
 
     const dir = chatDir(ALICE, chatId);
@@ -101,8 +131,25 @@ describe('storage function', () => {
     expect(got.headers['content-length']).toBe(String(bytes.length));
     expect(got.headers.etag).toMatch(/^"/);
 
+    // A .json file is application/json: as text it would lose its byte-order mark and bad bytes.
+    const json = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from('{"a":"é"}'),
+      Buffer.from([0xff]),
+    ]);
+    expect((await upload(chatId, 'data.json', json)).statusCode).toBe(201);
+    const gotJson = await call({ method: 'GET', path: `/v1/chats/${chatId}/file`, query: 'path=data.json' });
+    expect(gotJson.headers['content-type']).toBe('application/json');
+    expect(bytesOf(gotJson)).toEqual(json);
+    const cut = await call({
+      method: 'GET',
+      path: `/v1/chats/${chatId}/file`,
+      query: 'path=data.json',
+      headers: { range: 'bytes=0-9' },
+    });
+    expect(bytesOf(cut)).toEqual(json.subarray(0, 10));
+
     const listed = await call({ method: 'GET', path: `/v1/chats/${chatId}/files` });
-    expect(listed.isBase64Encoded).toBe(false);
     expect(jsonOf(listed)).toMatchObject({
       items: expect.arrayContaining([expect.objectContaining({ path: 'notes/raw.txt' })]),
     });
@@ -194,8 +241,18 @@ describe('storage function', () => {
     expect(() => statSync(join(root, 'planted.txt'))).toThrow();
   });
 
-  it("purges: 202, then removes the directory only for the reconciler's request under the current mark", async () => {
+  it('purges: 202, then removes the directory only for a settled, fenced purge under the current mark', async () => {
     const chatId = crypto.randomUUID();
+    const key = { tenant: ALICE, chatId };
+    // An earlier sandbox of the chat, stopped and settled.
+    const ended = sessionOf(key, Date.now() - 60_000, {
+      status: 'stopped',
+      stoppedAt: Date.now() - 1_000,
+      settledAt: Date.now() - 500,
+      stopReason: 'deleted',
+      dueAt: null,
+    });
+    expect((await own(() => table.store.claim(ended, null))).ok).toBe(true);
     expect((await upload(chatId, 'a.txt', Buffer.from('a'))).statusCode).toBe(201);
     const purge = await call({ method: 'DELETE', path: `/v1/chats/${chatId}` });
     expect(purge.statusCode).toBe(202);
@@ -204,17 +261,34 @@ describe('storage function', () => {
     expect((await upload(chatId, 'b.txt', Buffer.from('b'))).statusCode).toBe(409);
 
     const removal = { action: 'removeChatDirectory', tenant: ALICE, chatId };
-    await expect(invoke({ ...removal, purgingAt: purgingAt - 1 })).resolves.toEqual({
+    // Too early: a write that began before the mark may still run.
+    await expect(invoke({ ...removal, purgingAt })).resolves.toEqual({
       removed: false,
-      reason: 'the chat is not purging under this mark',
+      reason: 'the purge has not settled yet',
     });
-    await expect(invoke({ ...removal, tenant: BOB, purgingAt })).resolves.toMatchObject({ removed: false });
-    expect(statSync(chatDir(ALICE, chatId)).isDirectory()).toBe(true);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(purgingAt + PURGE_SETTLE_MS + 1_000);
+      await expect(invoke({ ...removal, purgingAt: purgingAt - 1 })).resolves.toEqual({
+        removed: false,
+        reason: 'the chat is not purging under this mark',
+      });
+      await expect(invoke({ ...removal, tenant: BOB, purgingAt })).resolves.toMatchObject({ removed: false });
+      // Settled, but the session is not fenced yet: a create could still claim the chat.
+      await expect(invoke({ ...removal, purgingAt })).resolves.toEqual({
+        removed: false,
+        reason: "the chat's session is not fenced for this purge",
+      });
+      expect(statSync(chatDir(ALICE, chatId)).isDirectory()).toBe(true);
 
-    await expect(invoke({ ...removal, purgingAt })).resolves.toEqual({ removed: true });
-    expect(() => statSync(chatDir(ALICE, chatId))).toThrow();
-    // Idempotent: a retried request after a lost answer removes nothing more and succeeds.
-    await expect(invoke({ ...removal, purgingAt })).resolves.toEqual({ removed: true });
+      await own(() => new DynamoChatPurges(table.client, table.tableName).fenceSession(key, purgingAt));
+      await expect(invoke({ ...removal, purgingAt })).resolves.toEqual({ removed: true });
+      expect(() => statSync(chatDir(ALICE, chatId))).toThrow();
+      // Idempotent: a retried request after a lost answer removes nothing more and succeeds.
+      await expect(invoke({ ...removal, purgingAt })).resolves.toEqual({ removed: true });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects a malformed removal request without touching anything', async () => {
@@ -226,5 +300,11 @@ describe('storage function', () => {
       invoke({ action: 'removeChatDirectory', tenant: ALICE, chatId: '../..', purgingAt: 1 }),
     ).rejects.toThrow(/chatId/);
     expect(statSync(root).isDirectory()).toBe(true);
+  });
+
+  it('sends DynamoDB only the calls its role grants: GetItem and UpdateItem', () => {
+    // The test table's own setup ran before the spy took hold; everything after is the function's.
+    expect(sent.size).toBeGreaterThan(0);
+    expect([...sent].filter((name) => !GRANTED.has(name))).toEqual([]);
   });
 });

@@ -221,7 +221,7 @@ describe('the storage function’s role', () => {
 
   it('has exactly its log group, the ENI actions, the mount, X-Ray and the session table', () => {
     expect(statements.map((s) => s.Sid ?? [...actions(s)].sort().join(',')).sort()).toEqual([
-      'SessionTableItems',
+      'StorageTableItems',
       'VpcNetworkInterfaces',
       'elasticfilesystem:ClientMount',
       'elasticfilesystem:ClientWrite',
@@ -234,18 +234,16 @@ describe('the storage function’s role', () => {
     });
   });
 
-  it('may use items of the session table and its indexes only', () => {
+  it('may only get and update items of the session table: no index, query, put or delete', () => {
     const dynamodb = statements.filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamodb.map((s) => s.Sid)).toEqual(['SessionTableItems']);
-    const tableArn = { 'Fn::ImportValue': expect.stringMatching(/SessionTableArn/) };
-    expect(bySid('SessionTableItems').Resource).toEqual(
-      expect.arrayContaining([
-        tableArn,
-        { 'Fn::Join': ['', [tableArn, '/index/due']] },
-        { 'Fn::Join': ['', [tableArn, '/index/byTenant']] },
-      ]),
-    );
-    expect(bySid('SessionTableItems').Resource).toHaveLength(3);
+    expect(dynamodb.map((s) => s.Sid)).toEqual(['StorageTableItems']);
+    expect([...actions(bySid('StorageTableItems'))].sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(bySid('StorageTableItems').Resource).toEqual({
+      'Fn::ImportValue': expect.stringMatching(/SessionTableArn/),
+    });
   });
 
   it('has the ENI actions Lambda needs for the VPC inline, and no AWS managed policy', () => {

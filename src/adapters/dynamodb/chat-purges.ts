@@ -6,7 +6,7 @@
  * the session before it; a chat's first claim checks the record's mark in its own transaction.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChatPurges } from '../../core/chat-files-port.js';
 import type { ChatKey } from '../../core/model.js';
 import { lostCondition } from './conditional.js';
@@ -99,6 +99,18 @@ export class DynamoChatPurges implements ChatPurges {
       if (lostCondition(error) === null) return;
       throw new Error('the chat has a session that is live or not settled yet: the purge waits');
     }
+  }
+
+  async isFenced(key: ChatKey, purgingAt: number): Promise<boolean> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: chatPk(key), sk: SANDBOX_SK },
+        ConsistentRead: true,
+        ProjectionExpression: 'purgingAt',
+      }),
+    );
+    return !Item || Item.purgingAt === purgingAt;
   }
 
   async removeSession(key: ChatKey, purgingAt: number): Promise<void> {
