@@ -2,11 +2,14 @@
  * The api function behind API Gateway (HTTP API, payload 2.0), as Hono sees it through
  * `hono/aws-lambda`: the Lambda event and context are the app's bindings (`c.env`).
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'hono';
 import type { LambdaContext, LambdaEvent } from 'hono/aws-lambda';
 import type { AuthSettings } from '../config/aws.js';
 import { TENANT_PATTERN } from '../core/model.js';
+import type { AppDeps } from '../http/app.js';
 import { type Authenticator, bearerTokenAuth } from '../http/auth.js';
+import { VERSION } from '../version.js';
 
 /** What `hono/aws-lambda` binds to `c.env`. */
 export interface LambdaBindings {
@@ -70,4 +73,22 @@ export function apiGatewayAuth(auth: AuthSettings): Authenticator {
 export function requestIdOf(event: unknown): string | undefined {
   const context = (event as { requestContext?: { requestId?: unknown } } | null)?.requestContext;
   return typeof context?.requestId === 'string' ? context.requestId : undefined;
+}
+
+/**
+ * What every function behind API Gateway gives `createApp`: the caller's tenant from the IAM
+ * authorizer or a bearer token, the answer deadline of the Lambda run, and API Gateway's request
+ * id unless the caller sent one (access logs and function logs agree), added to each log line.
+ */
+export function apiGatewayAppDeps(
+  auth: AuthSettings,
+  logger: Pick<Logger, 'appendKeys'>,
+): Pick<AppDeps, 'authenticate' | 'version' | 'answerBy' | 'newRequestId' | 'onRequestId'> {
+  return {
+    authenticate: apiGatewayAuth(auth),
+    version: VERSION,
+    answerBy: lambdaAnswerBy,
+    newRequestId: (c) => requestIdOf(c.env?.event),
+    onRequestId: (requestId) => logger.appendKeys({ requestId }),
+  };
 }

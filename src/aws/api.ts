@@ -14,8 +14,7 @@ import type { CoreDeps } from '../core/deps.js';
 import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
 import { ROUTE_PATHS, SERVICES, STORAGE_ROUTE_KEYS } from '../names.js';
-import { VERSION } from '../version.js';
-import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
+import { apiGatewayAppDeps, requestIdOf } from './api-gateway.js';
 import { ecsRuntimeParts } from './ecs-runtime.js';
 import { LazyRuntime } from './lazy-runtime.js';
 import { MeteredRuntime, recordApiAnswer } from './metrics.js';
@@ -61,13 +60,8 @@ export function createApiHandler(env: NodeJS.ProcessEnv = process.env) {
   };
   const app = createApp({
     core,
-    authenticate: apiGatewayAuth(config.auth),
-    version: VERSION,
-    answerBy: lambdaAnswerBy,
+    ...apiGatewayAppDeps(config.auth, observability.logger),
     onAnswer: (answer) => recordApiAnswer(metrics, answer),
-    // API Gateway's request id unless the caller sent one: access logs and function logs agree.
-    newRequestId: (c) => requestIdOf(c.env?.event),
-    onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
     servedElsewhere: [
       ...[ROUTE_PATHS.sandboxLogs, ROUTE_PATHS.openApi].map((path) => ({ method: 'get' as const, path })),
       ...STORAGE_ROUTE_KEYS,

@@ -9,23 +9,18 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
-import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
-import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { createLogsClient } from '../adapters/logs/client.js';
 import { CloudWatchSandboxLogs } from '../adapters/logs/cloudwatch-logs.js';
 import { authSection, logStreamsSection, profilesSection, tableSection } from '../config/aws.js';
 import { parseSections } from '../config/env.js';
 import { lifecycleSection, profileNames, withProfiles } from '../config/lifecycle.js';
-import type { CoreDeps } from '../core/deps.js';
-import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
 import { registerDocumentRoute } from '../http/routes/document-route.js';
 import { registerLogsRoutes } from '../http/routes/logs-routes.js';
 import { STORAGE_ROUTES } from '../http/routes/storage-routes.js';
 import { SERVICES } from '../names.js';
-import { VERSION } from '../version.js';
-import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
-import { NO_RUNTIME } from './no-runtime.js';
+import { apiGatewayAppDeps, requestIdOf } from './api-gateway.js';
+import { coreWithoutRuntime } from './no-runtime.js';
 import { coreLogger, createObservability, instrument } from './observability.js';
 
 /** The logs function's handler; throws `ConfigError` naming every bad variable. */
@@ -42,22 +37,15 @@ export function createLogsHandler(env: NodeJS.ProcessEnv = process.env) {
   const logger = coreLogger(observability.logger);
   const dynamodb = tracer.captureAWSv3Client(createDynamoClient({ endpoint: config.table.dynamodbEndpoint }));
   const logs = new CloudWatchSandboxLogs(tracer.captureAWSv3Client(createLogsClient()), config.streams);
-  const core: CoreDeps = {
-    store: new DynamoSessionStore(dynamodb, config.table.tableName),
-    quotas: new DynamoQuotaStore(dynamodb, config.table.tableName),
-    runtime: NO_RUNTIME,
-    clock: systemClock,
-    ids: randomIds,
-    config: withProfiles(config.lifecycle, profileNames(config.profiles)),
+  const core = coreWithoutRuntime(
+    dynamodb,
+    config.table.tableName,
+    withProfiles(config.lifecycle, profileNames(config.profiles)),
     logger,
-  };
+  );
   const app = createApp({
     core,
-    authenticate: apiGatewayAuth(config.auth),
-    version: VERSION,
-    answerBy: lambdaAnswerBy,
-    newRequestId: (c) => requestIdOf(c.env?.event),
-    onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
+    ...apiGatewayAppDeps(config.auth, observability.logger),
     moreRoutes: (router) => registerLogsRoutes(router, { core, logs }),
     // The document is served here, not by the api function (whose bundle budget it would break),
     // and lists the storage function's routes too.

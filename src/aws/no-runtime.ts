@@ -1,4 +1,10 @@
-import type { SandboxRuntime } from '../core/ports.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
+import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
+import type { CoreDeps } from '../core/deps.js';
+import type { LifecycleConfig } from '../core/lifecycle.js';
+import type { Logger, SandboxRuntime } from '../core/ports.js';
+import { randomIds, systemClock } from '../core/system.js';
 
 const refuse = () => Promise.reject(new Error('this function runs no sandboxes'));
 
@@ -12,3 +18,21 @@ export const NO_RUNTIME: SandboxRuntime = {
   stop: refuse,
   inventory: refuse,
 };
+
+/** Core over the session table alone, for a function that runs no sandbox (logs, storage). */
+export function coreWithoutRuntime(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  config: LifecycleConfig,
+  logger: Logger,
+): CoreDeps {
+  return {
+    store: new DynamoSessionStore(dynamodb, tableName),
+    quotas: new DynamoQuotaStore(dynamodb, tableName),
+    runtime: NO_RUNTIME,
+    clock: systemClock,
+    ids: randomIds,
+    config,
+    logger,
+  };
+}

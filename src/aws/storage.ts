@@ -14,8 +14,6 @@ import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { chatDirectoryBelowChats } from '../adapters/aws-naming.js';
 import { DynamoChatPurges } from '../adapters/dynamodb/chat-purges.js';
 import { createDynamoClient } from '../adapters/dynamodb/client.js';
-import { DynamoQuotaStore } from '../adapters/dynamodb/quota-store.js';
-import { DynamoSessionStore } from '../adapters/dynamodb/session-store.js';
 import { DynamoStorageUsageStore } from '../adapters/dynamodb/storage-usage-store.js';
 import { PosixChatFiles } from '../adapters/fs/chat-tree.js';
 import {
@@ -28,15 +26,12 @@ import { parseSections } from '../config/env.js';
 import { lifecycleSection, withProfiles } from '../config/lifecycle.js';
 import { PURGE_SETTLE_MS } from '../core/chat-purge.js';
 import type { StorageDeps } from '../core/chat-storage.js';
-import type { CoreDeps } from '../core/deps.js';
 import { isTerminal } from '../core/model.js';
-import { randomIds, systemClock } from '../core/system.js';
 import { createApp } from '../http/app.js';
 import { registerStorageRoutes } from '../http/routes/storage-routes.js';
 import { SERVICES } from '../names.js';
-import { VERSION } from '../version.js';
-import { apiGatewayAuth, lambdaAnswerBy, requestIdOf } from './api-gateway.js';
-import { NO_RUNTIME } from './no-runtime.js';
+import { apiGatewayAppDeps, requestIdOf } from './api-gateway.js';
+import { coreWithoutRuntime } from './no-runtime.js';
 import { coreLogger, createObservability, instrument } from './observability.js';
 
 /**
@@ -65,16 +60,13 @@ export function createStorageHandler(env: NodeJS.ProcessEnv = process.env) {
   const logger = coreLogger(observability.logger);
   const dynamodb = tracer.captureAWSv3Client(createDynamoClient({ endpoint: config.table.dynamodbEndpoint }));
   const { tableName } = config.table;
-  const core: CoreDeps = {
-    store: new DynamoSessionStore(dynamodb, tableName),
-    quotas: new DynamoQuotaStore(dynamodb, tableName),
-    runtime: NO_RUNTIME,
-    clock: systemClock,
-    ids: randomIds,
-    // No profiles: this function serves no sandbox route.
-    config: withProfiles(config.lifecycle, { names: [], envAllowLists: {} }),
+  // No profiles: this function serves no sandbox route.
+  const core = coreWithoutRuntime(
+    dynamodb,
+    tableName,
+    withProfiles(config.lifecycle, { names: [], envAllowLists: {} }),
     logger,
-  };
+  );
   const storage: StorageDeps = {
     core,
     files: new PosixChatFiles({
@@ -87,11 +79,7 @@ export function createStorageHandler(env: NodeJS.ProcessEnv = process.env) {
   };
   const app = createApp({
     core,
-    authenticate: apiGatewayAuth(config.auth),
-    version: VERSION,
-    answerBy: lambdaAnswerBy,
-    newRequestId: (c) => requestIdOf(c.env?.event),
-    onRequestId: (requestId) => observability.logger.appendKeys({ requestId }),
+    ...apiGatewayAppDeps(config.auth, observability.logger),
     moreRoutes: (router) => registerStorageRoutes(router, storage),
   });
   const answer = handle(app, { isContentTypeBinary: everyAnswerBinary });

@@ -18,6 +18,7 @@ import {
   type WaitProgress,
   WaitTimeoutError,
 } from '../../src/client/index.js';
+import { rejectionOf } from '../support/rejection.js';
 import { startTestPlane, type TestPlane } from './local-plane.js';
 
 describe('SandboxClient', () => {
@@ -31,13 +32,6 @@ describe('SandboxClient', () => {
   afterAll(async () => {
     await server?.stop();
   });
-
-  /** Fails when `promise` does not reject; answers what it rejected with. */
-  const rejectionOf = async (promise: Promise<unknown>): Promise<unknown> =>
-    promise.then(
-      () => expect.fail('expected a rejection'),
-      (error: unknown) => error,
-    );
 
   it('creates, reuses, reads, keeps alive and deletes a sandbox', async () => {
     const chatId = randomUUID();

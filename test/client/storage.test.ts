@@ -13,6 +13,7 @@ import {
   StorageQuotaExceededError,
   ValidationError,
 } from '../../src/client/index.js';
+import { rejectionOf } from '../support/rejection.js';
 import { startTestPlane, type TestPlane } from './local-plane.js';
 
 const MAX_FILE_BYTES = 4096;
@@ -38,12 +39,6 @@ describe('SandboxClient chat storage', () => {
   afterAll(async () => {
     await server?.stop();
   });
-
-  const rejectionOf = async (promise: Promise<unknown>): Promise<unknown> =>
-    promise.then(
-      () => expect.fail('expected a rejection'),
-      (error: unknown) => error,
-    );
 
   it('writes, lists, reads and removes the files of a chat without a sandbox', async () => {
     const chatId = randomUUID();

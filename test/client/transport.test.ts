@@ -14,6 +14,7 @@ import {
   UnauthorizedError,
   UnavailableError,
 } from '../../src/client/index.js';
+import { rejectionOf } from '../support/rejection.js';
 import { json, type StubServer, startStubServer } from './stub-server.js';
 
 const sandbox = (chatId: string, status: string) => ({
@@ -55,12 +56,6 @@ describe('SandboxClient transport', () => {
     stub.requests.length = 0;
     client = new SandboxClient({ baseUrl: stub.url, auth: { token: 'stub-token' } });
   });
-
-  const rejectionOf = (promise: Promise<unknown>) =>
-    promise.then(
-      () => expect.fail('expected a rejection'),
-      (error: unknown) => error,
-    );
 
   it('sends the bearer token, JSON and the path under a stage prefix', async () => {
     const chatId = randomUUID();

@@ -5,40 +5,20 @@ import { SandboxError } from '../../src/core/errors.js';
 import type { Session } from '../../src/core/model.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { T0 } from '../support/fakes.js';
+import { sessionOf } from '../support/sessions.js';
 
 function session(overrides: Partial<Session> = {}): Session {
-  return {
-    tenant: 't1',
-    chatId: '11111111-1111-1111-1111-111111111111',
+  return sessionOf(key, T0, {
     sessionId: 's1',
-    agentId: 'a1',
-    profile: 'default',
-    ownerId: null,
     status: 'running',
     endpoint: { host: '10.0.0.1', port: 8000 },
     runtimeRef: 'task/s1',
-    createdAt: T0,
-    lastActiveAt: T0,
-    expiresAt: T0 + 900_000,
-    maxExpiresAt: T0 + 3_600_000,
-    idleTimeoutSeconds: 900,
-    stoppedAt: null,
-    runningAt: null,
-    expiringAt: null,
-    settledAt: null,
-    replacedUsage: null,
-    stopReason: null,
-    statusDetail: null,
     metadata: { team: 'search' },
     env: { LOG_LEVEL: 'debug' },
-    version: 1,
     dueAt: T0 + 900_000,
     launchAttempts: 1,
-    stopAttempts: 0,
-    runtimeEventVersion: null,
-    ttl: null,
     ...overrides,
-  };
+  });
 }
 
 const key = { tenant: 't1', chatId: '11111111-1111-1111-1111-111111111111' };
